@@ -1,0 +1,3 @@
+from rulelint.cli.main import main
+
+raise SystemExit(main())

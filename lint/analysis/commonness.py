@@ -1,0 +1,71 @@
+"""How common an indicator is in the corpus: the judgment the corpus checks and
+the noise score share."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..model.index import CorpusIndex
+from ..model.predicate import IndicatorKey, Predicate
+
+# Fields that route or classify events rather than describe what happened:
+# a predicate on them says which log to read, not what to find in it.
+DEFAULT_GENERIC_FIELDS = (
+    "EventID", "EventType", "Channel", "Provider_Name", "EventCode", "eventtype",
+    "event.type", "event.category", "event.action", "event.kind", "event.outcome",
+    "event.dataset", "event.module", "event.code", "event.provider", "data_stream.dataset",
+    "host.os.type", "host.os.name", "host.os.family", "os.type", "agent.type",
+    "sourcetype", "source", "index",
+)
+# Operators that test presence, not content.
+GENERIC_OPS = ("exists", "is_null")
+
+
+@dataclass(slots=True)
+class CommonnessOptions:
+    min_reach: int = 3
+    common_share: float = 0.005
+    generic_fields: tuple[str, ...] = DEFAULT_GENERIC_FIELDS
+    short_value: int = 3
+
+
+class Commonness:
+    """Judges indicators against one corpus; every threshold comes from the options."""
+
+    def __init__(self, index: CorpusIndex, options: CommonnessOptions | None = None):
+        self.index = index
+        self.options = options or CommonnessOptions()
+        self._generic = {f.casefold() for f in self.options.generic_fields}
+        self.threshold = max(self.options.min_reach, math.ceil(self.options.common_share * len(index)))
+
+    def is_generic(self, key: IndicatorKey) -> bool:
+        return key.field.casefold() in self._generic or key.op in GENERIC_OPS
+
+    def others(self, key: IndicatorKey, rule_key: str) -> int:
+        """Reach among other rules (a rule is never its own evidence)."""
+        return self.index.reach(key, exclude=rule_key)
+
+    def is_common(self, key: IndicatorKey, rule_key: str) -> bool:
+        return self.is_generic(key) or self.others(key, rule_key) >= self.threshold
+
+    def value_score(self, key: IndicatorKey, rule_key: str) -> float:
+        """0 (specific to this rule) .. 1 (matches almost anything)."""
+        if self.is_generic(key):
+            return 1.0
+        r = self.others(key, rule_key)
+        score = r / (r + self.threshold)
+        if key.op in ("contains", "wildcard", "regex_match") and len(key.value) <= self.options.short_value:
+            score = max(score, 0.5)  # a two-letter substring matches a lot whoever else uses it
+        return score
+
+    def predicate_score(self, pred: Predicate, rule_key: str) -> float:
+        """An OR of values is as loose as its loosest value."""
+        return max((self.value_score(k, rule_key) for k in pred.keys()), default=1.0)
+
+    def predicate_is_common(self, pred: Predicate, rule_key: str) -> bool:
+        """Common when any of its OR-ed values is: that value alone satisfies it."""
+        return any(self.is_common(k, rule_key) for k in pred.keys())
+
+    def loosest_key(self, pred: Predicate, rule_key: str) -> IndicatorKey:
+        return max(pred.keys(), key=lambda k: (self.is_generic(k), self.others(k, rule_key)))

@@ -1,0 +1,110 @@
+"""RL102 missing-common-exclusion: exclusions that several peer rules apply and this rule lacks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterator
+
+from ..findings import Finding, Related
+from ..model.predicate import IndicatorKey
+from ..model.rule import NormalizedRule
+from .base import Check, Context, Option
+
+
+def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
+    """Rules reading the same log source that share a technique or a specific indicator with `rule`."""
+    label = rule.logsource.key()
+    if label == "(any)":
+        return []
+    same_source = ctx.index.by_logsource.get(label, set())
+    own_specific = [k for k in rule.positive_keys() if not ctx.common.is_generic(k)]
+    sharing = ctx.index.rules_sharing_indicators(rule, own_specific)
+    techniques = set(rule.techniques)
+    out = []
+    for key in sorted(same_source):
+        other = ctx.index.rules[key]
+        if key == rule.key or (rule.id and other.id == rule.id) or other.kind != "rule":
+            continue
+        if sharing.get(key) or techniques.intersection(other.techniques):
+            out.append(other)
+    return out
+
+
+def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
+    if rule.kind != "rule" or rule.tree is None:
+        return
+    group = peers(rule, ctx)
+    min_peers = ctx.option(check, "min_peers")
+    if len(group) < min_peers:
+        return
+    counts: Counter[IndicatorKey] = Counter()
+    holders: dict[IndicatorKey, list[NormalizedRule]] = {}
+    for peer in group:
+        for k in peer.excluded_keys():
+            counts[k] += 1
+            holders.setdefault(k, []).append(peer)
+    own = rule.positive_keys() | rule.excluded_keys()
+    need = max(min_peers, ctx.option(check, "min_share") * len(group))
+    missing = [
+        (k, n) for k, n in counts.most_common()
+        if n >= need and k not in own and not ctx.common.is_generic(k)
+    ]
+    if not missing:
+        return
+    shown = missing[: ctx.option(check, "max_listed")]
+    listed = "; ".join(f"{k.field} {k.op} {k.value!r} ({n} peers)" for k, n in shown)
+    more = f" and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
+    msg = (f"{len(group)} peer rules on {rule.logsource.key()} exclude what this rule does not: "
+           f"{listed}{more}.")
+    related_rules: dict[str, NormalizedRule] = {}
+    for k, _ in shown:
+        for p in holders[k]:
+            related_rules.setdefault(p.key, p)
+    f = check.finding(
+        rule, msg, rule.line,
+        peers=len(group),
+        missing=[{"field": k.field, "op": k.op, "value": k.value, "peers": n} for k, n in missing],
+    )
+    f.related = [Related(p.path, p.line, f"peer rule {p.title!r} excludes it") for p in list(related_rules.values())[:10]]
+    yield f
+
+
+CHECK = Check(
+    code="RL102",
+    name="missing-common-exclusion",
+    severity="warning",
+    summary="Peer rules exclude known false-positive sources that this rule does not.",
+    what_it_does=(
+        "Finds the rule's peers: rules on the same log source that share an ATT&CK technique or a "
+        "specific indicator with it. It counts the exclusions (predicates under a NOT) the peers "
+        "apply, and lists those used by several peers that this rule neither excludes nor selects, "
+        "with how many peers use each."
+    ),
+    why_it_matters=(
+        "Exclusions are what authors learned the hard way: browsers resolve remote-access domains, "
+        "installers run from Program Files, agents spawn shells. A new rule without the exclusions "
+        "its peers carry will fire on the same benign activity they already filter out."
+    ),
+    example=(
+        "logsource: {product: windows, category: dns_query}\n"
+        "detection:\n"
+        "  selection:\n"
+        "    QueryName|endswith: '.anydesk.com'\n"
+        "  condition: selection"
+    ),
+    use_instead=(
+        "logsource: {product: windows, category: dns_query}\n"
+        "detection:\n"
+        "  selection:\n"
+        "    QueryName|endswith: '.anydesk.com'\n"
+        "  filter_browsers:\n"
+        "    Image|endswith: ['\\\\chrome.exe', '\\\\firefox.exe', '\\\\msedge.exe']\n"
+        "  condition: selection and not filter_browsers"
+    ),
+    options=(
+        Option("min_peers", 3, "the fewest peers using an exclusion for it to be reported (and the fewest peers to judge at all)"),
+        Option("min_share", 0.25, "the smallest share of the peers that must use an exclusion"),
+        Option("max_listed", 5, "how many missing exclusions the message names"),
+    ),
+    run=run,
+)

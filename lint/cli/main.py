@@ -1,0 +1,173 @@
+"""Command line: `rulelint PATH...` and its sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator, TextIO
+
+from .. import __version__
+from ..checks import CHECKS, lookup
+from ..engine import Settings, exit_code, run
+from ..findings import SEVERITIES
+
+COMMANDS = ("indicators", "rule", "rules")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes for loading (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def lint_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rulelint",
+        description="Lint detection rules with corpus context. Sub-commands: "
+                    "indicators PATH..., rule CODE, rules.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders: the corpus")
+    p.add_argument("--target", nargs="+", metavar="FILE", default=None,
+                   help="judge only these rules, against the corpus given by PATH")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--select", action="append", default=[], metavar="CHECKS",
+                   help="only these checks (codes, names or code prefixes, comma-separated)")
+    p.add_argument("--ignore", action="append", default=[], metavar="CHECKS", help="skip these checks")
+    p.add_argument("--fail-on", choices=SEVERITIES, default="warning",
+                   help="exit 1 when a finding is at or above this severity (default: warning)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--version", action="version", version=f"rulelint {__version__}")
+    _common(p)
+    return p
+
+
+def indicators_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rulelint indicators", description="The corpus reach table.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--field", action="append", default=[], help="only these fields (repeatable)")
+    p.add_argument("--min-reach", type=int, default=1)
+    p.add_argument("--limit", type=int, default=None, help="at most this many rows (text default: 50)")
+    _common(p)
+    return p
+
+
+def _tokens(values: list[str]) -> list[str]:
+    return [t for v in values for t in v.split(",") if t.strip()]
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if not path:
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8") as fh:
+        yield fh
+
+
+def _progress_factory(enabled: bool):
+    """A rich progress bar on stderr while loading thousands of files."""
+    if not enabled or not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), transient=True, console=None)
+
+    def factory(total: int, label: str) -> Callable[[int], None]:
+        task = progress.add_task(label, total=total)
+        return lambda n: progress.advance(task, n)
+
+    return progress, factory
+
+
+def cmd_lint(argv: list[str]) -> int:
+    args = lint_parser().parse_args(argv)
+    select, ignore = _tokens(args.select), _tokens(args.ignore)
+    unknown = [t for t in select + ignore if t.upper() != "ALL" and not any(
+        c.name == t.lower() or c.code.startswith(t.upper()) for c in CHECKS)]
+    if unknown:
+        print(f"rulelint: unknown check(s): {', '.join(unknown)} (see `rulelint rules`)", file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths + (args.target or []) if not os.path.exists(p)]
+    if missing:
+        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    settings = Settings(select=select, ignore=ignore, jobs=args.jobs)
+    progress, factory = _progress_factory(not args.no_progress and args.format == "text")
+    if progress:
+        with progress:
+            result = run(args.paths, args.target, settings, factory)
+    else:
+        result = run(args.paths, args.target, settings)
+    from ..renderers import RENDERERS
+
+    with _output(args.output) as out:
+        RENDERERS[args.format](result, out)
+    return exit_code(result.findings, args.fail_on)
+
+
+def cmd_indicators(argv: list[str]) -> int:
+    args = indicators_parser().parse_args(argv)
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    from ..engine import load_corpus
+    from ..model.index import CorpusIndex
+    from ..renderers.indicators import render_indicators
+
+    progress, factory = _progress_factory(not args.no_progress and args.format == "text")
+    settings = Settings(jobs=args.jobs)
+    if progress:
+        with progress:
+            loaded, _ = load_corpus(args.paths, settings, factory)
+    else:
+        loaded, _ = load_corpus(args.paths, settings)
+    index = CorpusIndex(loaded.rules)
+    limit = args.limit if args.limit is not None else (50 if args.format == "text" else None)
+    render_indicators(index, sys.stdout, args.format, fields=args.field, min_reach=args.min_reach, limit=limit)
+    return 0
+
+
+def cmd_rule(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: rulelint rule CODE|NAME", file=sys.stderr)
+        return 2
+    check = lookup(argv[0])
+    if check is None:
+        print(f"rulelint: no check {argv[0]!r} (see `rulelint rules`)", file=sys.stderr)
+        return 2
+    from ..renderers.docs import render_check_doc
+
+    render_check_doc(check, sys.stdout)
+    return 0
+
+
+def cmd_rules(argv: list[str]) -> int:
+    from ..renderers.docs import render_check_list
+
+    render_check_list(CHECKS, sys.stdout, as_json="--format=json" in argv or argv[-2:] == ["--format", "json"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules}
+    try:
+        if argv and argv[0] in handlers:
+            return handlers[argv[0]](argv[1:])
+        return cmd_lint(argv)
+    except SystemExit as e:  # argparse: usage errors are exit 2, --help is 0
+        return int(e.code) if isinstance(e.code, int) else 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # an internal error is exit 2 with a clear line, never a traceback dump
+        if os.environ.get("RULELINT_DEBUG"):
+            raise
+        print(f"rulelint: internal error: {type(e).__name__}: {e} (set RULELINT_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 2

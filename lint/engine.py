@@ -1,0 +1,134 @@
+"""One lint run: load the corpus and the targets, index, check, score."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .analysis.commonness import Commonness, CommonnessOptions
+from .analysis.noise import noise_score
+from .checks import CHECKS, BY_NAME, Check, Context, matches
+from .findings import Finding, severity_rank
+from .loaders import discover, load_paths
+from .loaders.result import LoadResult
+from .model.index import CorpusIndex
+from .model.rule import NormalizedRule
+
+ProgressFactory = Callable[[int, str], Callable[[int], None]]
+
+
+@dataclass
+class Settings:
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: int | None = None
+
+    def enabled(self) -> list[Check]:
+        chosen = [c for c in CHECKS if not self.select or any(matches(c, t) for t in self.select)]
+        return [c for c in chosen if not any(matches(c, t) for t in self.ignore)]
+
+
+@dataclass
+class RunResult:
+    corpus: list[NormalizedRule]
+    targets: list[NormalizedRule]
+    findings: list[Finding]
+    index: CorpusIndex
+    common: Commonness
+    noise: dict[str, float]
+    files: int
+    corpus_errors: int
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        by_sev = Counter(f.severity for f in self.findings)
+        by_check = Counter(f.name for f in self.findings)
+        return {
+            "files": self.files,
+            "rules": len(self.targets),
+            "corpus_rules": len(self.corpus),
+            "by_vendor": dict(Counter(r.vendor for r in self.targets)),
+            "findings": len(self.findings),
+            "by_severity": {s: by_sev.get(s, 0) for s in ("error", "warning", "info")},
+            "by_check": dict(sorted(by_check.items())),
+            "corpus_parse_errors": self.corpus_errors,
+            "common_threshold": self.common.threshold,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def commonness_for(index: CorpusIndex, settings: Settings) -> Commonness:
+    opts = settings.options.get("noisy-standalone-indicator", {})
+    defaults = CommonnessOptions()
+    return Commonness(index, CommonnessOptions(
+        min_reach=int(opts.get("min_reach", defaults.min_reach)),
+        common_share=float(opts.get("common_share", defaults.common_share)),
+    ))
+
+
+def load_corpus(paths: list[str], settings: Settings, progress: ProgressFactory | None = None) -> tuple[LoadResult, int]:
+    files = discover(paths)
+    tick = progress(len(files), "Loading rules") if progress else None
+    return load_paths(files, settings.jobs, tick), len(files)
+
+
+def run(
+    paths: list[str],
+    targets: list[str] | None = None,
+    settings: Settings | None = None,
+    progress: ProgressFactory | None = None,
+) -> RunResult:
+    settings = settings or Settings()
+    started = time.perf_counter()
+    corpus_load, nfiles = load_corpus(paths, settings, progress)
+    if targets:
+        target_load = load_paths(discover(targets), settings.jobs)
+        target_paths = {os.path.normpath(p) for p in discover(targets)}
+        target_ids = {r.id for r in target_load.rules if r.id}
+        # A target replaces the corpus rule it edits: a rule is never its own peer.
+        corpus_rules = [r for r in corpus_load.rules
+                        if r.id not in target_ids and os.path.normpath(r.path) not in target_paths]
+        judged = target_load.rules
+        load_findings = target_load.findings
+        corpus_errors = len(corpus_load.findings)
+        nfiles = len(target_paths)
+    else:
+        corpus_rules, judged = [], corpus_load.rules
+        load_findings, corpus_errors = corpus_load.findings, 0
+    _unique_keys(corpus_rules + judged)
+    index = CorpusIndex(corpus_rules + judged)
+    common = commonness_for(index, settings)
+    ctx = Context(index=index, common=common, options=settings.options)
+    enabled = settings.enabled()
+    findings: list[Finding] = [f for f in load_findings if any(c.name == f.name for c in enabled)]
+    checks = [c for c in enabled if c.run is not None]
+    for rule in judged:
+        for check in checks:
+            findings.extend(check.run(check, rule, ctx))
+    noise = {r.key: noise_score(r, common) for r in judged}
+    findings.sort(key=Finding.sort_key)
+    return RunResult(
+        corpus=corpus_rules + judged, targets=judged, findings=findings, index=index, common=common,
+        noise=noise, files=nfiles, corpus_errors=corpus_errors, seconds=time.perf_counter() - started,
+    )
+
+
+def _unique_keys(rules: list[NormalizedRule]) -> None:
+    """Rule ids repeat across files (copies, deprecated versions): keep keys unique per run."""
+    seen: set[str] = set()
+    for r in rules:
+        if r.key in seen:
+            r.key = f"{r.key}@{r.path}"
+        seen.add(r.key)
+
+
+def exit_code(findings: list[Finding], fail_on: str) -> int:
+    limit = severity_rank(fail_on)
+    return 1 if any(severity_rank(f.severity) >= limit for f in findings) else 0
+
+
+__all__ = ["Settings", "RunResult", "run", "exit_code", "BY_NAME"]

@@ -1,0 +1,30 @@
+"""What loading a file yields: rules, and parse-error findings for what failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..findings import Finding
+from ..model.rule import NormalizedRule
+
+PARSE_ERROR = ("RL001", "parse-error")
+
+
+@dataclass(slots=True)
+class LoadResult:
+    rules: list[NormalizedRule] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def extend(self, other: "LoadResult") -> None:
+        self.rules.extend(other.rules)
+        self.findings.extend(other.findings)
+
+
+def parse_error(path: str, line: int | None, reason: str) -> Finding:
+    """The one way loaders report a file they could not load."""
+    where = f"{path}:{line}" if line else path
+    return Finding(
+        code=PARSE_ERROR[0], name=PARSE_ERROR[1], severity="error",
+        message=f"{where} cannot be loaded: {reason}.".replace("..", "."),
+        path=path, line=line, data={"reason": reason},
+    )

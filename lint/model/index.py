@@ -1,0 +1,128 @@
+"""CorpusIndex: every indicator with the rules using it, and the graph linking
+rules, indicators, fields, techniques and event categories."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterable
+
+import networkx as nx
+
+from .predicate import IndicatorKey
+from .rule import NormalizedRule
+
+VENDORS = ("sigma", "elastic", "splunk")
+
+
+@dataclass(slots=True)
+class Usage:
+    """Rules using one indicator, by polarity."""
+
+    positive: set[str]
+    excluded: set[str]
+
+    @property
+    def rules(self) -> set[str]:
+        return self.positive | self.excluded
+
+
+class CorpusIndex:
+    def __init__(self, rules: Iterable[NormalizedRule]):
+        self.rules: dict[str, NormalizedRule] = {}
+        for r in rules:
+            self.rules[r.key] = r
+        self.usage: dict[IndicatorKey, Usage] = {}
+        self.aliases: dict[IndicatorKey, set[str]] = defaultdict(set)
+        self.by_technique: dict[str, set[str]] = defaultdict(set)
+        self.by_logsource: dict[str, set[str]] = defaultdict(set)
+        self.by_id: dict[str, str] = {}
+        self.by_name: dict[str, str] = {}
+        for r in self.rules.values():
+            self._add(r)
+
+    def _add(self, r: NormalizedRule) -> None:
+        pol = r.polarity
+        for i, p in enumerate(r.predicates):
+            if i not in pol:
+                continue
+            for k in p.keys():
+                u = self.usage.get(k)
+                if u is None:
+                    u = self.usage[k] = Usage(set(), set())
+                (u.positive if pol[i] else u.excluded).add(r.key)
+                if p.native_field:
+                    self.aliases[k].add(p.native_field)
+        for t in r.techniques:
+            self.by_technique[t].add(r.key)
+        self.by_logsource[r.logsource.key()].add(r.key)
+        if r.id:
+            self.by_id.setdefault(r.id, r.key)
+        name = r.extra.get("name")
+        if name:
+            self.by_name.setdefault(str(name), r.key)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    # -- reach -----------------------------------------------------------------
+
+    def reach(self, key: IndicatorKey, exclude: str | None = None) -> int:
+        """Distinct rules using the indicator, positive or excluded (optionally not counting one rule)."""
+        u = self.usage.get(key)
+        if u is None:
+            return 0
+        n = len(u.positive) + len(u.excluded) - len(u.positive & u.excluded)
+        if exclude is not None and (exclude in u.positive or exclude in u.excluded):
+            n -= 1
+        return n
+
+    def vendor_counts(self, key: IndicatorKey) -> dict[str, int]:
+        counts = Counter(self.rules[k].vendor for k in self.usage[key].rules) if key in self.usage else Counter()
+        return {v: counts.get(v, 0) for v in VENDORS}
+
+    def resolve_reference(self, ref: str) -> NormalizedRule | None:
+        """A correlation's reference (rule id or name) to the rule it names."""
+        key = self.by_id.get(ref) or self.by_name.get(ref)
+        return self.rules.get(key) if key else None
+
+    # -- graph -----------------------------------------------------------------
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """Rules, indicators, fields, techniques and event categories as one graph.
+
+        Node ids are tuples tagged by kind: ("rule", key), ("indicator", IndicatorKey),
+        ("field", name), ("technique", id), ("logsource", label). Rule-indicator edges
+        carry `polarity` (positive/excluded).
+        """
+        g = nx.Graph()
+        for key, r in self.rules.items():
+            g.add_node(("rule", key), vendor=r.vendor)
+            g.add_edge(("rule", key), ("logsource", r.logsource.key()))
+            for t in r.techniques:
+                g.add_edge(("rule", key), ("technique", t))
+            for ref in r.references:
+                target = self.resolve_reference(ref)
+                if target is not None:
+                    g.add_edge(("rule", key), ("rule", target.key), relation="correlates")
+        for ik, u in self.usage.items():
+            node = ("indicator", ik)
+            g.add_edge(node, ("field", ik.field))
+            g.add_edges_from((("rule", k), node, {"polarity": "positive"}) for k in u.positive)
+            g.add_edges_from((("rule", k), node, {"polarity": "excluded"}) for k in u.excluded - u.positive)
+        return g
+
+    def rules_sharing_indicators(self, rule: NormalizedRule, keys: Iterable[IndicatorKey]) -> Counter:
+        """Other rules using any of `keys`, walked through the graph, with how many they share."""
+        g = self.graph
+        shared: Counter = Counter()
+        for k in keys:
+            node = ("indicator", k)
+            if node not in g:
+                continue
+            for nb in g.neighbors(node):
+                if nb[0] == "rule" and nb[1] != rule.key:
+                    shared[nb[1]] += 1
+        return shared

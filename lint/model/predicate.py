@@ -1,0 +1,92 @@
+"""Predicates: one (field, operator, value) test of a rule, vendor-neutral."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+# Canonical operators (DESIGN.md §3). `fieldref` compares two fields of one event.
+OPERATORS = (
+    "eq", "contains", "starts_with", "ends_with", "wildcard", "regex_match", "cidr",
+    "exists", "is_null", "gt", "ge", "lt", "le", "in", "fieldref",
+)
+
+# Field name used for keyword (field-less) detections.
+KEYWORD_FIELD = "(keyword)"
+
+
+class IndicatorKey(NamedTuple):
+    """What makes two predicates the same indicator, whoever wrote them."""
+
+    field: str
+    op: str
+    value: str
+
+    def display(self) -> str:
+        return f"{self.field} {self.op} {self.value!r}"
+
+
+@dataclass(slots=True)
+class Predicate:
+    """One atomic test. `values` are OR-linked alternatives of one detection item
+    (a Sigma value list), each an indicator in its own right."""
+
+    field: str
+    op: str
+    values: tuple[str, ...]
+    line: int | None = None
+    native_field: str = ""
+    case_sensitive: bool = False
+    transform: str = ""  # base64, base64offset, utf16le, windash, ... (already folded into values)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def keys(self) -> list[IndicatorKey]:
+        return [IndicatorKey(self.field, self.op, v) for v in self.values]
+
+
+def normalize_value(value: str, case_sensitive: bool) -> str:
+    """Fold case where the match is case-insensitive, so equal indicators compare equal."""
+    return value if case_sensitive else value.casefold()
+
+
+class Wild(str):
+    """A wildcard inside a pattern (as opposed to a literal `*` or `?`)."""
+
+
+STAR = Wild("*")
+QMARK = Wild("?")
+
+PatternPart = str  # a literal chunk, or STAR / QMARK
+
+
+def classify_pattern(parts: list[PatternPart] | tuple[PatternPart, ...]) -> tuple[str, str]:
+    """Turn a parsed wildcard pattern into the most precise (op, value).
+
+    `*x*` is contains, `*x` ends_with, `x*` starts_with, no wildcard is eq;
+    wildcards anywhere else keep the whole pattern as `wildcard` (wildcards shown
+    as `*`/`?`, literal ones escaped with a backslash).
+    """
+    parts = [p for p in parts if p != ""]
+    if not any(isinstance(p, Wild) for p in parts):
+        return "eq", "".join(parts)
+    lead = bool(parts) and parts[0] is STAR
+    trail = len(parts) > 1 and parts[-1] is STAR
+    core = parts[1 if lead else 0: len(parts) - 1 if trail else len(parts)]
+    if not core:
+        return "exists", ""
+    if not any(isinstance(p, Wild) for p in core):
+        text = "".join(core)
+        if lead and trail:
+            return "contains", text
+        return ("ends_with", text) if lead else ("starts_with", text)
+    return "wildcard", render_pattern(parts)
+
+
+def render_pattern(parts: list[PatternPart] | tuple[PatternPart, ...]) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, Wild):
+            out.append(str(p))
+        else:
+            out.append(p.replace("*", "\\*").replace("?", "\\?"))
+    return "".join(out)

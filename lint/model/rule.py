@@ -1,0 +1,66 @@
+"""The vendor-neutral rule every loader produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .predicate import IndicatorKey, Predicate
+from .tree import Branch, Node, branches, polarities
+
+
+@dataclass(slots=True)
+class LogSource:
+    product: str = ""
+    category: str = ""
+    service: str = ""
+
+    def key(self) -> str:
+        """A stable label such as `windows/process_creation` for grouping peers."""
+        parts = [self.product, self.category or self.service]
+        return "/".join(p for p in parts if p) or "(any)"
+
+
+@dataclass(slots=True)
+class NormalizedRule:
+    key: str  # unique in a run: rule id, else path#index
+    id: str
+    title: str
+    vendor: str  # sigma | elastic | splunk
+    path: str
+    line: int | None = None
+    techniques: list[str] = field(default_factory=list)
+    tactics: list[str] = field(default_factory=list)
+    logsource: LogSource = field(default_factory=LogSource)
+    predicates: list[Predicate] = field(default_factory=list)
+    tree: Node | None = None
+    kind: str = "rule"  # rule | correlation | filter
+    references: list[str] = field(default_factory=list)  # rules a correlation builds on
+    # Metadata kept for display only; analysis must never read these (noise_score contract).
+    level: str = ""
+    status: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # Derived views, computed once on demand.
+    _polarity: dict[int, bool] | None = None
+    _branches: tuple[list[Branch], bool] | None = None
+
+    @property
+    def polarity(self) -> dict[int, bool]:
+        if self._polarity is None:
+            self._polarity = polarities(self.tree)
+        return self._polarity
+
+    def branch_view(self) -> tuple[list[Branch], bool]:
+        if self._branches is None:
+            self._branches = branches(self.tree)
+        return self._branches
+
+    def positive_keys(self) -> set[IndicatorKey]:
+        return {k for i, p in enumerate(self.predicates) if self.polarity.get(i) for k in p.keys()}
+
+    def excluded_keys(self) -> set[IndicatorKey]:
+        return {
+            k for i, p in enumerate(self.predicates)
+            if i in self.polarity and not self.polarity[i] for k in p.keys()
+        }

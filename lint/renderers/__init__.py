@@ -1,0 +1,15 @@
+"""Output formats: each a separate renderer over one RunResult; none analyzes."""
+
+from __future__ import annotations
+
+from typing import Callable, TextIO
+
+from ..engine import RunResult
+from . import json_out, text
+
+Renderer = Callable[[RunResult, TextIO], None]
+
+RENDERERS: dict[str, Renderer] = {
+    "text": text.render,
+    "json": json_out.render,
+}

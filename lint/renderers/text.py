@@ -1,0 +1,59 @@
+"""Terminal output with rich: findings grouped by file, then a summary table."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..engine import RunResult
+
+STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def console_for(out: TextIO) -> Console:
+    return Console(file=out, highlight=False, soft_wrap=False)
+
+
+def render(result: RunResult, out: TextIO) -> None:
+    con = console_for(out)
+    for path, group in groupby(result.findings, key=lambda f: f.path):
+        con.print(Text(path, style="bold underline"))
+        for f in group:
+            loc = f"{f.line}" if f.line else "-"
+            line = Text("  ")
+            line.append(f"{loc:>5} ", style="dim")
+            line.append(f"{f.code} ", style="bold")
+            line.append(f"{f.severity:<7} ", style=STYLE.get(f.severity, ""))
+            line.append(f.message)
+            line.append(f"  [{f.name}]", style="dim")
+            con.print(line)
+            for rel in f.related[:3]:
+                con.print(Text(f"          see {rel.path}:{rel.line or '-'}  {rel.message}", style="dim"))
+        con.print()
+    con.print(summary_table(result))
+
+
+def summary_table(result: RunResult) -> Table:
+    s = result.summary()
+    t = Table(title="rulelint summary", show_header=True, header_style="bold")
+    t.add_column("")
+    t.add_column("count", justify="right")
+    t.add_row("files", str(s["files"]))
+    for vendor, n in sorted(s["by_vendor"].items()):
+        t.add_row(f"{vendor} rules", str(n))
+    if s["corpus_rules"] != s["rules"]:
+        t.add_row("corpus rules (context)", str(s["corpus_rules"]))
+    for name, n in s["by_check"].items():
+        t.add_row(escape(name), str(n))
+    sev = s["by_severity"]
+    t.add_row("findings", f"{s['findings']} ({sev['error']} errors, {sev['warning']} warnings, {sev['info']} info)")
+    if s["corpus_parse_errors"]:
+        t.add_row("corpus files not loaded", str(s["corpus_parse_errors"]))
+    t.add_row("common-indicator threshold", f"reach >= {s['common_threshold']}")
+    t.add_row("time", f"{s['seconds']:.2f} s")
+    return t
