@@ -12,12 +12,15 @@ from ..model.predicate import IndicatorKey, Predicate
 # Fields that route or classify events rather than describe what happened:
 # a predicate on them says which log to read, not what to find in it.
 DEFAULT_GENERIC_FIELDS = (
-    "EventID", "EventType", "Channel", "Provider_Name", "EventCode", "eventtype",
-    "event.type", "event.category", "event.action", "event.kind", "event.outcome",
-    "event.dataset", "event.module", "event.code", "event.provider", "data_stream.dataset",
-    "host.os.type", "host.os.name", "host.os.family", "os.type", "agent.type",
+    "event.type", "event.category", "event.kind", "event.outcome", "event.module",
+    "event.dataset", "data_stream.dataset", "data_stream.namespace", "host.os.type",
+    "host.os.family", "host.os.platform", "os.type", "agent.type", "Channel",
     "sourcetype", "source", "index",
 )
+# Not listed on purpose: EventID, EventType, event.action, event.code, Provider_Name.
+# Their values name one kind of event (Okta's `zone.deactivate`, EventID 5012);
+# they are judged by reach like any other field.
+
 # Operators that test presence, not content.
 GENERIC_OPS = ("exists", "is_null")
 
@@ -66,6 +69,17 @@ class Commonness:
     def predicate_is_common(self, pred: Predicate, rule_key: str) -> bool:
         """Common when any of its OR-ed values is: that value alone satisfies it."""
         return any(self.is_common(k, rule_key) for k in pred.keys())
+
+    def together(self, keys: list[IndicatorKey], rule_key: str) -> int:
+        """Other rules that use every one of `keys` (positive or excluded)."""
+        sets = sorted((self.index.usage[k].rules for k in keys if k in self.index.usage), key=len)
+        if len(sets) < len(keys) or not sets:
+            return 0
+        both = set(sets[0])
+        for s in sets[1:]:
+            both &= s
+        both.discard(rule_key)
+        return len(both)
 
     def loosest_key(self, pred: Predicate, rule_key: str) -> IndicatorKey:
         return max(pred.keys(), key=lambda k: (self.is_generic(k), self.others(k, rule_key)))

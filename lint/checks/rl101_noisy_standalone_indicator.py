@@ -5,53 +5,71 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..findings import Finding
-from ..model.predicate import IndicatorKey
+from ..model.predicate import IndicatorKey, plural
 from ..model.rule import NormalizedRule
+from ..model.tree import leaves
 from .base import Check, Context, Option
 
 
-def _describe(key: IndicatorKey, ctx: Context, rule: NormalizedRule) -> str:
-    reach = ctx.index.reach(key)
+def _describe(key: IndicatorKey, ctx: Context) -> str:
+    uses = "uses" if ctx.index.reach(key) == 1 else "use"
+    evidence = f"{plural(ctx.index.reach(key), 'rule')} {uses} it"
     if ctx.common.is_generic(key):
         what = "a presence test" if key.op in ("exists", "is_null") else "an event-type field"
-        return f"{key.field} {key.op} {key.value!r} ({what}, {reach} rules use it)"
-    return f"{key.field} {key.op} {key.value!r} ({reach} rules use it)"
+        evidence = f"{what}; {evidence}"
+    return f"{key.display()} ({evidence})"
 
 
-def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
-    if rule.kind != "rule":
-        return
+def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[IndicatorKey], int, int | None]]:
+    """(loosest keys, rules using the specific ones together, line) of each noisy AND-branch."""
     branches, _ = rule.branch_view()
     seen: set[frozenset[IndicatorKey]] = set()
-    reported = 0
-    limit = ctx.option(check, "max_per_rule")
     for b in branches:
         if not b.positive:
             continue
         preds = [rule.predicates[i] for i in sorted(b.positive)]
         if not all(ctx.common.predicate_is_common(p, rule.key) for p in preds):
             continue
-        keys = [ctx.common.loosest_key(p, rule.key) for p in preds]
+        keys = list(dict.fromkeys(ctx.common.loosest_key(p, rule.key) for p in preds))
         ident = frozenset(keys)
         if ident in seen:
             continue
         seen.add(ident)
-        parts = [_describe(k, ctx, rule) for k in keys]
+        specific = [k for k in keys if not ctx.common.is_generic(k)]
+        together = ctx.common.together(specific, rule.key) if len(specific) > 1 else 0
+        # Two common indicators on different fields narrow each other, unless
+        # the corpus shows the pair is itself common.
+        if len({k.field for k in specific}) > 1 and together < ctx.common.threshold:
+            continue
+        # `\\msiexec.exe` but not under System32 is a location test, not the bare name.
+        excluded_fields = {rule.predicates[i].field for x in b.exclusions for i in leaves(x)}
+        if any(k.field in excluded_fields for k in keys):
+            continue
         line = min((p.line for p in preds if p.line), default=rule.line)
+        yield keys, together, line
+
+
+def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
+    if rule.kind != "rule":
+        return
+    limit = ctx.option(check, "max_per_rule")
+    for n, (keys, together, line) in enumerate(noisy_branches(rule, ctx)):
+        if n >= limit:
+            return
+        parts = [_describe(k, ctx) for k in keys]
         if len(parts) == 1:
-            msg = (f"{parts[0][0].upper()}{parts[0][1:]} stands alone in an AND-branch, so this rule "
-                   f"fires on every event it matches; add a specific condition beside it.")
+            msg = (f"{parts[0]} stands alone in an AND-branch, so the rule fires on every event it "
+                   f"matches; add a specific condition beside it.")
         else:
-            msg = (f"An AND-branch holds only indicators common in the corpus: {', '.join(parts)}; "
+            pair = f" and {plural(together, 'other rule')} use them together" if together else ""
+            msg = (f"An AND-branch holds only indicators common in the corpus, {', '.join(parts)}{pair}; "
                    f"add a specific condition beside them.")
         yield check.finding(
             rule, msg, line,
-            indicators=[{"field": k.field, "op": k.op, "value": k.value, "reach": ctx.index.reach(k)} for k in keys],
-            threshold=ctx.common.threshold,
+            indicators=[{"field": k.field, "op": k.op, "value": k.value, "reach": ctx.index.reach(k),
+                         "generic": ctx.common.is_generic(k)} for k in keys],
+            together=together, threshold=ctx.common.threshold,
         )
-        reported += 1
-        if reported >= limit:
-            return
 
 
 CHECK = Check(
@@ -62,8 +80,12 @@ CHECK = Check(
     what_it_does=(
         "Expands the rule's condition into its AND-branches and flags a branch whose positive "
         "predicates are all common: used by many other rules of the corpus (reach at or above "
-        "the threshold), or tests of routing fields such as `event.type`, `EventID` or "
-        "`Provider_Name`, or mere presence tests. Exclusions do not make a branch specific."
+        "the threshold), tests of event-type fields such as `event.type` or `event.category`, "
+        "or mere presence tests. Two common indicators on different fields (a parent and a "
+        "child process) narrow each other, so such a branch is flagged only when the corpus "
+        "shows the pair itself is common. Exclusions do not make a branch specific, except "
+        "one on the same field (`\\msiexec.exe` not under `C:\\Windows\\System32\\` is a "
+        "location test, not the bare name)."
     ),
     why_it_matters=(
         "`Image` ending in `\\cmd.exe` or `event.type == start` describes a large share of all "

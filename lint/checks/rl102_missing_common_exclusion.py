@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Iterator
 
 from ..findings import Finding, Related
-from ..model.predicate import IndicatorKey
+from ..model.predicate import IndicatorKey, could_overlap
 from ..model.rule import NormalizedRule
 from .base import Check, Context, Option
 
@@ -19,15 +19,39 @@ def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
     same_source = ctx.index.by_logsource.get(label, set())
     own_specific = [k for k in rule.positive_keys() if not ctx.common.is_generic(k)]
     sharing = ctx.index.rules_sharing_indicators(rule, own_specific)
-    techniques = set(rule.techniques)
+    candidates = set(sharing)
+    for t in rule.techniques:
+        candidates |= ctx.index.by_technique.get(t, set())
     out = []
-    for key in sorted(same_source):
+    for key in sorted(candidates & same_source):
         other = ctx.index.rules[key]
         if key == rule.key or (rule.id and other.id == rule.id) or other.kind != "rule":
             continue
-        if sharing.get(key) or techniques.intersection(other.techniques):
-            out.append(other)
+        out.append(other)
     return out
+
+
+def pinned_values(rule: NormalizedRule) -> dict[str, list[IndicatorKey]]:
+    """Fields every AND-branch tests positively, with the values tested: an event the
+    rule matches carries one of them."""
+    branches, _ = rule.branch_view()
+    fields: set[str] | None = None
+    for b in branches:
+        here = {rule.predicates[i].field for i in b.positive}
+        fields = here if fields is None else fields & here
+    out: dict[str, list[IndicatorKey]] = {}
+    for f in fields or ():
+        out[f] = [k for k in rule.positive_keys() if k.field == f]
+    return out
+
+
+def relevant(key: IndicatorKey, pinned: dict[str, list[IndicatorKey]]) -> bool:
+    """An exclusion matters only if an event the rule matches could carry it
+    (excluding `\\chrome.exe` is moot for a rule that selects `\\anydesk.exe`)."""
+    own = pinned.get(key.field)
+    if not own:
+        return True
+    return any(could_overlap(k.op, k.value, key.op, key.value) for k in own)
 
 
 def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
@@ -45,14 +69,15 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
             holders.setdefault(k, []).append(peer)
     own = rule.positive_keys() | rule.excluded_keys()
     need = max(min_peers, ctx.option(check, "min_share") * len(group))
+    pinned = pinned_values(rule)
     missing = [
         (k, n) for k, n in counts.most_common()
-        if n >= need and k not in own and not ctx.common.is_generic(k)
+        if n >= need and k not in own and not ctx.common.is_generic(k) and relevant(k, pinned)
     ]
     if not missing:
         return
     shown = missing[: ctx.option(check, "max_listed")]
-    listed = "; ".join(f"{k.field} {k.op} {k.value!r} ({n} peers)" for k, n in shown)
+    listed = "; ".join(f"{k.display()} ({n} peers)" for k, n in shown)
     more = f" and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
     msg = (f"{len(group)} peer rules on {rule.logsource.key()} exclude what this rule does not: "
            f"{listed}{more}.")

@@ -23,7 +23,16 @@ class IndicatorKey(NamedTuple):
     value: str
 
     def display(self) -> str:
-        return f"{self.field} {self.op} {self.value!r}"
+        return f"{self.field} {self.op} {quote(self.value)}"
+
+
+def quote(value: str) -> str:
+    """A value as messages show it: quoted, backslashes as written in the rule."""
+    return "'" + value.replace("'", "\\'") + "'"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @dataclass(slots=True)
@@ -90,3 +99,29 @@ def render_pattern(parts: list[PatternPart] | tuple[PatternPart, ...]) -> str:
         else:
             out.append(p.replace("*", "\\*").replace("?", "\\?"))
     return "".join(out)
+
+
+_STRING_OPS = ("eq", "contains", "starts_with", "ends_with")
+
+
+def could_overlap(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
+    """Whether some value can satisfy both tests (same field, values case-folded alike).
+
+    Exact for eq/contains/starts_with/ends_with; other operators are assumed to overlap.
+    """
+    if op_a not in _STRING_OPS or op_b not in _STRING_OPS:
+        return True
+    if op_b == "eq" and op_a != "eq":
+        op_a, val_a, op_b, val_b = op_b, val_b, op_a, val_a
+    if op_a == "eq":
+        return {
+            "eq": val_a == val_b,
+            "contains": val_b in val_a,
+            "starts_with": val_a.startswith(val_b),
+            "ends_with": val_a.endswith(val_b),
+        }[op_b]
+    if op_a == op_b == "ends_with":
+        return val_a.endswith(val_b) or val_b.endswith(val_a)
+    if op_a == op_b == "starts_with":
+        return val_a.startswith(val_b) or val_b.startswith(val_a)
+    return True

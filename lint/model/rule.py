@@ -44,6 +44,7 @@ class NormalizedRule:
     # Derived views, computed once on demand.
     _polarity: dict[int, bool] | None = None
     _branches: tuple[list[Branch], bool] | None = None
+    _keys: tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]] | None = None
 
     @property
     def polarity(self) -> dict[int, bool]:
@@ -56,11 +57,18 @@ class NormalizedRule:
             self._branches = branches(self.tree)
         return self._branches
 
-    def positive_keys(self) -> set[IndicatorKey]:
-        return {k for i, p in enumerate(self.predicates) if self.polarity.get(i) for k in p.keys()}
+    def _split_keys(self) -> tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]]:
+        if self._keys is None:
+            pos: set[IndicatorKey] = set()
+            exc: set[IndicatorKey] = set()
+            for i, p in enumerate(self.predicates):
+                if i in self.polarity:
+                    (pos if self.polarity[i] else exc).update(p.keys())
+            self._keys = (frozenset(pos), frozenset(exc))
+        return self._keys
 
-    def excluded_keys(self) -> set[IndicatorKey]:
-        return {
-            k for i, p in enumerate(self.predicates)
-            if i in self.polarity and not self.polarity[i] for k in p.keys()
-        }
+    def positive_keys(self) -> frozenset[IndicatorKey]:
+        return self._split_keys()[0]
+
+    def excluded_keys(self) -> frozenset[IndicatorKey]:
+        return self._split_keys()[1]
