@@ -86,11 +86,11 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
         for p in holders[k]:
             related_rules.setdefault(p.key, p)
     f = check.finding(
-        rule, msg, rule.line,
+        rule, msg, rule.logic_line or rule.line,
         peers=len(group),
         missing=[{"field": k.field, "op": k.op, "value": k.value, "peers": n} for k, n in missing],
     )
-    f.related = [Related(p.path, p.line, f"peer rule {p.title!r} excludes it") for p in list(related_rules.values())[:10]]
+    f.related = [Related(p.path, p.logic_line or p.line, f"peer rule {p.title!r} excludes it") for p in list(related_rules.values())[:10]]
     yield f
 
 

@@ -131,6 +131,7 @@ def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node]) -> Normaliz
         raise InputError(f"condition nests deeper than {MAX_DEPTH} levels", cond_line)
     out.tree = tree
     out.predicates = builder.predicates
+    out.logic_line = cond_line
     return out
 
 

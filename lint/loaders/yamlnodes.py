@@ -50,16 +50,21 @@ def load_documents(text: str) -> list[YamlDoc]:
     """Every document of a YAML stream with its node tree."""
     loader = SigmaYAMLLoader(text)
     docs: list[YamlDoc] = []
+    may_alias = "&" in text  # no anchor, no alias: skip the expansion count
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            _check_expansion(node)
+            if may_alias:
+                _check_expansion(node)
             docs.append(YamlDoc(node, loader.construct_document(node)))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        reason = " ".join(x for x in (e.context, e.problem) if x) or str(e)
+        context = e.context or ""
+        if e.context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
+            context = f"{e.context} (started on line {e.context_mark.line + 1})"
+        reason = " ".join(x for x in (context, e.problem) if x) or str(e)
         raise InputError(f"invalid YAML: {reason}", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as e:
         raise InputError(f"invalid YAML: {e}") from None

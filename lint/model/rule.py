@@ -29,6 +29,7 @@ class NormalizedRule:
     vendor: str  # sigma | elastic | splunk
     path: str
     line: int | None = None
+    logic_line: int | None = None  # where the detection logic starts (Sigma condition, a query)
     techniques: list[str] = field(default_factory=list)
     tactics: list[str] = field(default_factory=list)
     logsource: LogSource = field(default_factory=LogSource)

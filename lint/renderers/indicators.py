@@ -39,7 +39,7 @@ def indicator_rows(index: CorpusIndex, fields: list[str] | None = None, min_reac
 def render_indicators(index: CorpusIndex, out: TextIO, fmt: str, **kw: Any) -> None:
     rows = indicator_rows(index, **kw)
     if fmt == "json":
-        json.dump({"indicators": rows, "rules": len(index)}, out, ensure_ascii=False, indent=1)
+        out.write(json.dumps({"indicators": rows, "rules": len(index)}, ensure_ascii=False))
         out.write("\n")
         return
     t = Table(title=f"Corpus reach over {len(index)} rules", header_style="bold")

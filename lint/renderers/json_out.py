@@ -42,5 +42,6 @@ def document(result: RunResult) -> dict[str, Any]:
 
 
 def render(result: RunResult, out: TextIO) -> None:
-    json.dump(document(result), out, ensure_ascii=False, indent=1)
+    # dumps (not dump) takes the C encoder: several times faster on a big corpus.
+    out.write(json.dumps(document(result), ensure_ascii=False))
     out.write("\n")

@@ -11,12 +11,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine import RunResult
+from ..model.predicate import plural
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def console_for(out: TextIO) -> Console:
-    return Console(file=out, highlight=False, soft_wrap=False)
+    # Off a terminal (pipes, CI logs) keep one finding per line for grep.
+    return Console(file=out, highlight=False, soft_wrap=not out.isatty())
 
 
 def render(result: RunResult, out: TextIO) -> None:
@@ -51,7 +53,8 @@ def summary_table(result: RunResult) -> Table:
     for name, n in s["by_check"].items():
         t.add_row(escape(name), str(n))
     sev = s["by_severity"]
-    t.add_row("findings", f"{s['findings']} ({sev['error']} errors, {sev['warning']} warnings, {sev['info']} info)")
+    t.add_row("findings", f"{s['findings']} ({plural(sev['error'], 'error')}, "
+                          f"{plural(sev['warning'], 'warning')}, {sev['info']} info)")
     if s["corpus_parse_errors"]:
         t.add_row("corpus files not loaded", str(s["corpus_parse_errors"]))
     t.add_row("common-indicator threshold", f"reach >= {s['common_threshold']}")
