@@ -18,7 +18,8 @@ STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 def console_for(out: TextIO) -> Console:
     # Off a terminal (pipes, CI logs) keep one finding per line for grep.
-    return Console(file=out, highlight=False, soft_wrap=not out.isatty())
+    tty = out.isatty()
+    return Console(file=out, highlight=False, soft_wrap=not tty, width=None if tty else 200)
 
 
 def render(result: RunResult, out: TextIO) -> None:

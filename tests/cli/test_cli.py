@@ -1,0 +1,133 @@
+"""The command line end to end: formats, exit codes, select/ignore, targets, sub-commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rulelint.cli.main import main
+
+from ..conftest import REPO, sigma_rule
+
+EXAMPLES = REPO / "corpus"
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_examples_json_contract(capsys):
+    code, out, _ = run_cli(capsys, str(EXAMPLES), "--format", "json")
+    doc = json.loads(out)
+    assert code == 1
+    assert set(doc) == {"rules", "findings", "summary"}
+    for r in doc["rules"]:
+        assert {"key", "id", "title", "vendor", "path", "techniques", "noise_score"} <= set(r)
+        assert r["vendor"] == "sigma" and 0 <= r["noise_score"] <= 1
+    names = {f["name"] for f in doc["findings"]}
+    assert {"parse-error", "noisy-standalone-indicator", "missing-common-exclusion"} <= names
+    for f in doc["findings"]:
+        assert {"code", "name", "severity", "message", "path", "line", "rule_id"} <= set(f)
+    assert doc["summary"]["by_check"]["parse-error"] == 2
+
+
+def test_text_output_groups_by_file_and_summarizes(capsys):
+    code, out, _ = run_cli(capsys, str(EXAMPLES), "--no-progress")
+    assert code == 1
+    assert "proc_creation_win_cmd_any_execution.yml" in out
+    assert "RL101" in out and "rulelint summary" in out
+
+
+def test_exit_codes_follow_fail_on(tmp_path, capsys):
+    rule = tmp_path / "r.yml"
+    rule.write_text(sigma_rule("specific", """
+        selection:
+          CommandLine|contains: 'some-very-rare-flag'
+        condition: selection
+    """))
+    assert run_cli(capsys, str(tmp_path))[0] == 0
+    assert run_cli(capsys, str(EXAMPLES), "--fail-on", "error")[0] == 1  # parse errors are errors
+    assert run_cli(capsys, str(EXAMPLES), "--ignore", "parse-error", "--fail-on", "error")[0] == 0
+    assert run_cli(capsys, str(tmp_path / "missing"))[0] == 2
+    assert run_cli(capsys, str(tmp_path), "--select", "RL999")[0] == 2
+    assert run_cli(capsys, "--format", "xml", str(tmp_path))[0] == 2
+
+
+@pytest.mark.parametrize("token", ["RL101", "noisy-standalone-indicator", "rl10"])
+def test_select_accepts_codes_names_and_prefixes(capsys, token):
+    _, out, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "--select", token)
+    names = {f["name"] for f in json.loads(out)["findings"]}
+    assert "noisy-standalone-indicator" in names and "parse-error" not in names
+
+
+def test_ignore_comma_separated(capsys):
+    _, out, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "--ignore", "RL101,missing-common-exclusion")
+    assert {f["name"] for f in json.loads(out)["findings"]} == {"parse-error"}
+
+
+def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
+    # A copy of an example rule with its id: it must replace, not double, the corpus rule.
+    src = EXAMPLES / "sigma" / "process_creation" / "proc_creation_win_cmd_any_execution.yml"
+    target = tmp_path / "edited.yml"
+    target.write_text(src.read_text())
+    _, out, _ = run_cli(capsys, str(EXAMPLES), "--target", str(target), "--format", "json")
+    doc = json.loads(out)
+    assert [r["path"] for r in doc["rules"]] == [str(target)]
+    assert all(f["path"] == str(target) for f in doc["findings"])
+    noisy = [f for f in doc["findings"] if f["name"] == "noisy-standalone-indicator"]
+    # 3 corpus rules use \cmd.exe as Image besides this one; the replaced copy is not counted twice.
+    assert noisy and "(4 rules use it)" in noisy[0]["message"]
+    assert doc["summary"]["corpus_rules"] == 12 and doc["summary"]["rules"] == 1
+
+
+def test_indicators_json_contract(capsys):
+    code, out, _ = run_cli(capsys, "indicators", str(EXAMPLES), "--format", "json")
+    assert code == 0
+    rows = json.loads(out)["indicators"]
+    cmd = next(r for r in rows if r["field"] == "Image" and r["value"] == "\\cmd.exe")
+    assert cmd["op"] == "ends_with" and cmd["reach"] == 4
+    assert cmd["vendors"] == {"sigma": 4, "elastic": 0, "splunk": 0}
+    assert cmd["aliases"] == ["Image"]
+    assert [r["reach"] for r in rows] == sorted((r["reach"] for r in rows), reverse=True)
+
+
+def test_indicators_text_filters(capsys):
+    code, out, _ = run_cli(capsys, "indicators", str(EXAMPLES), "--field", "QueryName")
+    assert code == 0 and "rustdesk" in out and "\\cmd.exe" not in out
+
+
+def test_rule_docs_have_fixed_sections(capsys):
+    for token in ("RL001", "noisy-standalone-indicator", "RL102"):
+        code, out, _ = run_cli(capsys, "rule", token)
+        assert code == 0
+        for section in ("## What it does", "## Why it matters", "## Example", "## Use instead", "## Options"):
+            assert section in out
+    assert run_cli(capsys, "rule", "nope")[0] == 2
+
+
+def test_rules_lists_every_check(capsys):
+    code, out, _ = run_cli(capsys, "rules", "--format", "json")
+    assert code == 0
+    assert [c["name"] for c in json.loads(out)] == ["parse-error", "noisy-standalone-indicator",
+                                                    "missing-common-exclusion"]
+
+
+def test_console_script_runs(tmp_path):
+    """The installed entry point and `python -m rulelint` behave alike."""
+    proc = subprocess.run([sys.executable, "-m", "rulelint", str(EXAMPLES), "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["rules"] == 12
+
+
+def test_output_file(tmp_path, capsys):
+    dest = tmp_path / "out.json"
+    code, out, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "-o", str(dest))
+    assert code == 1 and out == ""
+    assert json.loads(dest.read_text())["findings"]
