@@ -20,6 +20,15 @@ def _describe(key: IndicatorKey, ctx: Context) -> str:
     return f"{key.display()} ({evidence})"
 
 
+def _trivial(rule: NormalizedRule, exclusion) -> bool:
+    """An exclusion that only drops events with an empty or missing field."""
+    for i in leaves(exclusion):
+        p = rule.predicates[i]
+        if not (p.op in ("is_null", "exists") or (p.op == "eq" and all(v in ("", "-") for v in p.values))):
+            return False
+    return True
+
+
 def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[IndicatorKey], int, int | None]]:
     """(loosest keys, rules using the specific ones together, line) of each noisy AND-branch."""
     branches, _ = rule.branch_view()
@@ -41,9 +50,10 @@ def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[In
         # the corpus shows the pair is itself common.
         if len({k.field for k in specific}) > 1 and together < ctx.common.threshold:
             continue
-        # `\\msiexec.exe` but not under System32 is a location test, not the bare name.
-        excluded_fields = {rule.predicates[i].field for x in b.exclusions for i in leaves(x)}
-        if any(k.field in excluded_fields for k in keys):
+        # An allow-list (`\\whoami.exe` but not from a shell, `\\msiexec.exe` but not
+        # under System32) makes an anomaly rule, not a bare indicator; only
+        # exclusions of empty or missing values leave the branch standing alone.
+        if any(not _trivial(rule, x) for x in b.exclusions):
             continue
         line = min((p.line for p in preds if p.line), default=rule.line)
         yield keys, together, line
@@ -83,9 +93,10 @@ CHECK = Check(
         "the threshold), tests of event-type fields such as `event.type` or `event.category`, "
         "or mere presence tests. Two common indicators on different fields (a parent and a "
         "child process) narrow each other, so such a branch is flagged only when the corpus "
-        "shows the pair itself is common. Exclusions do not make a branch specific, except "
-        "one on the same field (`\\msiexec.exe` not under `C:\\Windows\\System32\\` is a "
-        "location test, not the bare name)."
+        "shows the pair itself is common. A branch with an allow-list exclusion (`\\whoami.exe` "
+        "not started by a shell, `\\msiexec.exe` not under `C:\\Windows\\System32\\`) is an "
+        "anomaly rule and is left to the noise score; exclusions that only drop empty or "
+        "missing values do not count."
     ),
     why_it_matters=(
         "`Image` ending in `\\cmd.exe` or `event.type == start` describes a large share of all "

@@ -6,29 +6,57 @@ from collections import Counter
 from typing import Iterator
 
 from ..findings import Finding, Related
-from ..model.predicate import IndicatorKey, could_overlap
+from ..model.predicate import IndicatorKey, could_overlap, implies
 from ..model.rule import NormalizedRule
 from .base import Check, Context, Option
 
 
+# Fields that say which event it is rather than what happened in it: sharing
+# one does not make two rules about the same activity.
+ROUTING_FIELDS = frozenset(f.casefold() for f in (
+    "EventID", "EventCode", "EventType", "EventLog", "Channel", "Provider_Name",
+    "event.code", "event.action", "event.provider", "winlog.channel",
+))
+
+
+def _activity_fields(rule: NormalizedRule, ctx: Context) -> set[str]:
+    return {k.field for k in rule.positive_keys()
+            if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS}
+
+
 def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
-    """Rules reading the same log source that share a technique or a specific indicator with `rule`."""
+    """Rules on the same log source about the same activity: they share a specific
+    positive indicator, or a technique and a field they both test positively."""
     label = rule.logsource.key()
     if label == "(any)":
         return []
     same_source = ctx.index.by_logsource.get(label, set())
-    own_specific = [k for k in rule.positive_keys() if not ctx.common.is_generic(k)]
+    own_fields = _activity_fields(rule, ctx)
+    own_routing = _routing(rule)
+    own_specific = [k for k in rule.positive_keys()
+                    if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS]
     sharing = ctx.index.rules_sharing_indicators(rule, own_specific)
-    candidates = set(sharing)
+    by_technique: set[str] = set()
     for t in rule.techniques:
-        candidates |= ctx.index.by_technique.get(t, set())
+        by_technique |= ctx.index.by_technique.get(t, set())
     out = []
-    for key in sorted(candidates & same_source):
+    for key in sorted((set(sharing) | by_technique) & same_source):
         other = ctx.index.rules[key]
         if key == rule.key or (rule.id and other.id == rule.id) or other.kind != "rule":
             continue
+        if not (sharing.get(key) or own_fields & _activity_fields(other, ctx)):
+            continue
+        # On a mixed log (Windows Security) two rules reading different event ids are
+        # about different events whatever else they share.
+        other_routing = _routing(other)
+        if own_routing and other_routing and not own_routing & other_routing:
+            continue
         out.append(other)
     return out
+
+
+def _routing(rule: NormalizedRule) -> set:
+    return {k for k in rule.positive_keys() if k.field.casefold() in ROUTING_FIELDS}
 
 
 def pinned_values(rule: NormalizedRule) -> dict[str, list[IndicatorKey]]:
@@ -46,12 +74,21 @@ def pinned_values(rule: NormalizedRule) -> dict[str, list[IndicatorKey]]:
 
 
 def relevant(key: IndicatorKey, pinned: dict[str, list[IndicatorKey]]) -> bool:
-    """An exclusion matters only if an event the rule matches could carry it
-    (excluding `\\chrome.exe` is moot for a rule that selects `\\anydesk.exe`)."""
+    """On a field the rule itself pins, only an exclusion narrower than one of its
+    values matters: `eq 'c:\\windows\\system32\\rundll32.exe'` refines a rule on
+    `ends_with '\\rundll32.exe'`; excluding `\\chrome.exe` is moot for a rule on
+    `\\anydesk.exe`, and excluding `c:\\users\\` would undo a rule on `\\appdata\\`."""
     own = pinned.get(key.field)
     if not own:
         return True
-    return any(could_overlap(k.op, k.value, key.op, key.value) for k in own)
+    return any(implies(key.op, key.value, k.op, k.value) for k in own)
+
+
+def handled(key: IndicatorKey, rule: NormalizedRule) -> bool:
+    """The rule already excludes something on that field that meets the peers' value
+    (`contains ':\\program files\\'` handles `starts_with 'c:\\program files\\'`)."""
+    return any(k.field == key.field and could_overlap(k.op, k.value, key.op, key.value)
+               for k in rule.excluded_keys())
 
 
 def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
@@ -72,7 +109,8 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     pinned = pinned_values(rule)
     missing = [
         (k, n) for k, n in counts.most_common()
-        if n >= need and k not in own and not ctx.common.is_generic(k) and relevant(k, pinned)
+        if n >= need and k not in own and not ctx.common.is_generic(k)
+        and relevant(k, pinned) and not handled(k, rule)
     ]
     if not missing:
         return
@@ -100,10 +138,13 @@ CHECK = Check(
     severity="warning",
     summary="Peer rules exclude known false-positive sources that this rule does not.",
     what_it_does=(
-        "Finds the rule's peers: rules on the same log source that share an ATT&CK technique or a "
-        "specific indicator with it. It counts the exclusions (predicates under a NOT) the peers "
-        "apply, and lists those used by several peers that this rule neither excludes nor selects, "
-        "with how many peers use each."
+        "Finds the rule's peers: rules on the same log source that share a specific positive "
+        "indicator with it, or an ATT&CK technique and a field both test (routing fields such "
+        "as `EventID` do not count). It counts the exclusions (predicates under a NOT) the "
+        "peers apply, and lists those used by several peers that this rule does not handle: "
+        "it neither selects nor excludes them, excludes nothing on that field that meets them, "
+        "and could match an event that carries them (excluding `\\\\chrome.exe` is moot for "
+        "a rule that selects `\\\\anydesk.exe`)."
     ),
     why_it_matters=(
         "Exclusions are what authors learned the hard way: browsers resolve remote-access domains, "

@@ -46,16 +46,22 @@ _ENCODINGS = ("base64", "base64offset", "wide", "utf16", "utf16le", "utf16be")
 
 
 def looks_like_sigma(data: Any) -> bool:
+    """A mapping with a Sigma key, or a list of such mappings (a rule written as a YAML
+    list by mistake: it must be reported, not skipped)."""
+    if isinstance(data, list):
+        return any(isinstance(d, dict) and any(k in d for k in SIGMA_KEYS) for d in data[:5])
     return isinstance(data, dict) and any(k in data for k in SIGMA_KEYS)
 
 
 def load_sigma(path: str, docs: list[YamlDoc]) -> LoadResult:
-    """Every Sigma rule of one file (single or multi-document, with collection actions)."""
+    """Every Sigma rule of one file (single or multi-document, with collection actions
+    applied as pySigma applies them: `global` merges into each later rule, `repeat`
+    builds on the previous rule, `reset` drops the global part)."""
     result = LoadResult()
-    global_doc: YamlDoc | None = None
     global_data: dict = {}
+    global_nodes: list[yaml.Node] = []
     prev_data: dict = {}
-    prev_node: yaml.Node | None = None
+    prev_nodes: list[yaml.Node] = []
     for index, doc in enumerate(docs):
         data = doc.data
         if data is None:
@@ -66,17 +72,19 @@ def load_sigma(path: str, docs: list[YamlDoc]) -> LoadResult:
                 f"document {index + 1} is a {type(data).__name__}, not a Sigma rule mapping"))
             continue
         action = data.get("action")
+        body = {k: v for k, v in data.items() if k != "action"}
         try:
             if action == "global":
-                global_doc, global_data = doc, {k: v for k, v in data.items() if k != "action"}
-                prev_data, prev_node = global_data, doc.node
+                global_data, global_nodes = body, [doc.node]
+                prev_data, prev_nodes = global_data, global_nodes
                 continue
             if action == "reset":
-                global_doc, global_data = None, {}
+                global_data, global_nodes = {}, []
                 continue
             if action == "repeat":
-                merged = deep_dict_update(_copy(prev_data), {k: v for k, v in data.items() if k != "action"})
-                nodes = [n for n in (prev_node, doc.node) if n is not None]
+                # Node lists are in merge order: later documents override earlier ones.
+                prev_data = deep_dict_update(_copy(prev_data), body)
+                prev_nodes = prev_nodes + [doc.node]
             elif action is not None:
                 raise InputError(f"unknown Sigma collection action {action!r}", _key_line(doc.node, "action"))
             elif "correlation" in data:
@@ -86,15 +94,18 @@ def load_sigma(path: str, docs: list[YamlDoc]) -> LoadResult:
                 result.rules.append(_filter(path, index, data, doc.node))
                 continue
             else:
-                merged = deep_dict_update(_copy(data), global_data) if global_data else data
-                nodes = [n for n in (global_doc.node if global_doc else None, doc.node) if n is not None]
-                prev_data, prev_node = data, doc.node
-            result.rules.append(_rule(path, index, merged, nodes))
+                prev_data = deep_dict_update(_copy(data), global_data) if global_data else data
+                prev_nodes = [doc.node] + global_nodes
+            result.rules.append(_rule(path, index, _copy(prev_data), prev_nodes, doc.node))
         except InputError as e:
             result.findings.append(parse_error(path, e.line or line_of(doc.node), e.reason))
         except sigma_exc.SigmaError as e:
             result.findings.append(parse_error(path, _error_line(e, doc.node), _sigma_reason(e)))
-        except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as e:
+        except RecursionError:
+            result.findings.append(parse_error(
+                path, _condition_line(_detection_nodes([doc.node])) or line_of(doc.node),
+                f"condition or detection nests too deeply (over Python's recursion limit)"))
+        except (ValueError, TypeError, AttributeError, KeyError) as e:
             # pySigma lets some malformed shapes through as plain Python errors.
             result.findings.append(parse_error(
                 path, line_of(doc.node), f"malformed Sigma rule: {type(e).__name__}: {e}"))
@@ -107,12 +118,12 @@ def _copy(d: dict) -> dict:
 
 # -- rules -------------------------------------------------------------------
 
-def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node]) -> NormalizedRule:
+def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node], own: yaml.Node) -> NormalizedRule:
     rule = SigmaRule.from_dict(data, collect_errors=True)
     if rule.errors:
         raise rule.errors[0]
     det_nodes = _detection_nodes(nodes)
-    out = _base(path, index, rule, nodes[-1], "rule")
+    out = _base(path, index, rule, own, "rule")
     ls = rule.logsource
     out.logsource = LogSource(ls.product or "", ls.category or "", ls.service or "")
     builder = _TreeBuilder(rule, det_nodes)
@@ -152,15 +163,19 @@ def _filter(path: str, index: int, data: dict, node: yaml.Node) -> NormalizedRul
     out = _base(path, index, flt, node, "filter")
     ls = flt.logsource
     out.logsource = LogSource(ls.product or "", ls.category or "", ls.service or "")
-    out.references = [str(r) for r in (flt.filter.rules or [])]
+    refs = flt.filter.rules
+    if isinstance(refs, str):  # `rules: any`
+        out.references = [refs]
+    else:
+        out.references = [getattr(r, "reference", str(r)) for r in (refs or [])]
     _, fnode = mapping_get(node, "filter")
-    builder = _TreeBuilder(flt.filter, {k.value: v for k, v in _pairs(fnode)})
+    builder = _TreeBuilder(flt.filter, _detection_nodes([fnode], key=None))
     trees = []
     for cond in flt.filter.parsed_condition:
         trees.append(builder.convert(cond.parse(postprocess=False), line_of(fnode)))
-    inner = simplify(Or(trees) if len(trees) > 1 else (trees[0] if trees else None))
-    # A filter removes matches from the rules it names: its predicates are exclusions.
-    out.tree = Not(inner) if inner is not None else None
+    # pySigma ANDs the filter's condition onto each rule it names; its own NOTs
+    # (`condition: not selection`) make the exclusions.
+    out.tree = simplify(Or(trees) if len(trees) > 1 else (trees[0] if trees else None))
     out.predicates = builder.predicates
     return out
 
@@ -199,13 +214,34 @@ def _pairs(node: yaml.Node | None) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
     return []
 
 
-def _detection_nodes(nodes: list[yaml.Node]) -> dict[str, yaml.Node]:
-    """Detection name -> its YAML node; later documents override (collection actions)."""
-    out: dict[str, yaml.Node] = {}
+class _Section:
+    """A detection's YAML: its node, and for a mapping each key's (key node, value node),
+    merged across documents in the order pySigma merges the data."""
+
+    __slots__ = ("node", "keys")
+
+    def __init__(self, node: yaml.Node):
+        self.node = node
+        self.keys: dict[str, tuple[yaml.Node, yaml.Node]] | None = (
+            {k.value: (k, v) for k, v in _pairs(node)} if isinstance(node, yaml.MappingNode) else None)
+
+    def overlay(self, other: "_Section") -> "_Section":
+        if self.keys is None or other.keys is None:
+            return other
+        merged = _Section(other.node)
+        merged.keys = {**self.keys, **other.keys}
+        merged.keys = {k: merged.keys[k] for k in dict.fromkeys([*self.keys, *other.keys])}
+        return merged
+
+
+def _detection_nodes(nodes: list[yaml.Node], key: str | None = "detection") -> dict[str, Any]:
+    """Detection name -> _Section, later documents overriding earlier ones."""
+    out: dict[str, Any] = {}
     for n in nodes:
-        _, det = mapping_get(n, "detection")
+        det = mapping_get(n, key)[1] if key else n
         for k, v in _pairs(det):
-            out[k.value] = v
+            sec = _Section(v)
+            out[k.value] = out[k.value].overlay(sec) if k.value in out else sec
             if k.value == "condition":
                 out["\0condition"] = k
     return out
@@ -249,15 +285,20 @@ class _TreeBuilder:
             detection = self.detections.detections[name]
         except KeyError:
             raise InputError(f"condition names '{name}', which is not defined under detection", cond_line) from None
-        node = self._detection(detection, self.det_nodes.get(name))
+        section = self.det_nodes.get(name)
+        node = self._detection(detection, section.node if section else None, section)
         self._cache[name] = node
         return node
 
-    def _detection(self, det: SigmaDetection, node: yaml.Node | None) -> Node | None:
+    def _detection(self, det: SigmaDetection, node: yaml.Node | None, section: "_Section | None" = None) -> Node | None:
         items = det.detection_items
-        if isinstance(node, yaml.MappingNode):
-            sub_nodes: list[yaml.Node | None] = [k for k, _ in node.value]
-            val_nodes: list[yaml.Node | None] = [v for _, v in node.value]
+        pairs = list(section.keys.values()) if section is not None and section.keys is not None else None
+        if pairs is not None and len(pairs) == len(items):
+            sub_nodes: list[yaml.Node | None] = [k for k, _ in pairs]
+            val_nodes: list[yaml.Node | None] = [v for _, v in pairs]
+        elif isinstance(node, yaml.MappingNode):
+            sub_nodes = [k for k, _ in node.value]
+            val_nodes = [v for _, v in node.value]
         elif isinstance(node, yaml.SequenceNode) and any(isinstance(i, SigmaDetection) for i in items):
             sub_nodes = list(node.value)
             val_nodes = list(node.value)
@@ -315,8 +356,9 @@ class _TreeBuilder:
         time_part = next((m for m in mods if m in _TIME_PARTS), None)
         if time_part:
             field = f"{field}|{time_part}"
-        cased = "cased" in mods
         transform = "+".join(m for m in mods if m in _ENCODINGS)
+        # Encoded bytes depend on the case written; a placeholder is a name looked up as written.
+        cased = "cased" in mods or bool(transform) or "expand" in mods
         if "exists" in mods:
             truthy = bool(value.boolean) if isinstance(value, SigmaBool) else True
             return ("exists" if truthy else "is_null"), "", field, False, ""

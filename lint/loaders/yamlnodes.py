@@ -58,7 +58,14 @@ def load_documents(text: str) -> list[YamlDoc]:
                 continue
             if may_alias:
                 _check_expansion(node)
-            docs.append(YamlDoc(node, loader.construct_document(node)))
+            try:
+                data = loader.construct_document(node)
+            except yaml.YAMLError as e:
+                if isinstance(e, yaml.MarkedYAMLError):
+                    raise
+                # pySigma's loader rejects duplicate keys without a position; find it.
+                raise InputError(f"invalid YAML: {e}", _duplicate_key_line(node)) from None
+            docs.append(YamlDoc(node, data))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         context = e.context or ""
@@ -113,6 +120,25 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     return []
+
+
+def _duplicate_key_line(root: yaml.Node) -> int | None:
+    stack = [root]
+    seen_nodes: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen_nodes:
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            keys: set = set()
+            for k, _ in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in keys:
+                        return k.start_mark.line + 1
+                    keys.add(k.value)
+        stack.extend(_children(n))
+    return None
 
 
 def line_of(node: yaml.Node | None) -> int | None:

@@ -92,23 +92,44 @@ def classify_pattern(parts: list[PatternPart] | tuple[PatternPart, ...]) -> tupl
 
 
 def render_pattern(parts: list[PatternPart] | tuple[PatternPart, ...]) -> str:
+    """Wildcards as `*`/`?`; literal `*`/`?` escaped; a literal backslash doubled only
+    where a wildcard follows it, so `\\*` (literal star) and `\\\\*` differ."""
     out = []
-    for p in parts:
+    for i, p in enumerate(parts):
         if isinstance(p, Wild):
             out.append(str(p))
-        else:
-            out.append(p.replace("*", "\\*").replace("?", "\\?"))
+            continue
+        text = p.replace("*", "\\*").replace("?", "\\?")
+        if text.endswith("\\") and i + 1 < len(parts) and isinstance(parts[i + 1], Wild):
+            text += "\\"
+        out.append(text)
     return "".join(out)
 
 
 _STRING_OPS = ("eq", "contains", "starts_with", "ends_with")
 
 
+def _network(value: str):
+    import ipaddress
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+
+
 def could_overlap(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
     """Whether some value can satisfy both tests (same field, values case-folded alike).
 
-    Exact for eq/contains/starts_with/ends_with; other operators are assumed to overlap.
+    Exact for eq/contains/starts_with/ends_with and for cidr against cidr or an
+    address; other operators are assumed to overlap.
     """
+    if op_a == "cidr" or op_b == "cidr":
+        # eq of an address is a /32 (or /128) network.
+        net_a = _network(val_a) if op_a in ("cidr", "eq") else None
+        net_b = _network(val_b) if op_b in ("cidr", "eq") else None
+        if net_a is None or net_b is None:
+            return True
+        return net_a.version == net_b.version and net_a.overlaps(net_b)
     if op_a not in _STRING_OPS or op_b not in _STRING_OPS:
         return True
     if op_b == "eq" and op_a != "eq":
@@ -125,3 +146,23 @@ def could_overlap(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
     if op_a == op_b == "starts_with":
         return val_a.startswith(val_b) or val_b.startswith(val_a)
     return True
+
+
+def implies(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
+    """Whether every value passing test A also passes test B (string operators only)."""
+    if op_a == "eq":
+        return {
+            "eq": val_a == val_b,
+            "contains": val_b in val_a,
+            "starts_with": val_a.startswith(val_b),
+            "ends_with": val_a.endswith(val_b),
+        }.get(op_b, False)
+    if op_a == op_b and op_a in ("contains", "starts_with", "ends_with"):
+        return {
+            "contains": val_b in val_a,
+            "starts_with": val_a.startswith(val_b),
+            "ends_with": val_a.endswith(val_b),
+        }[op_a]
+    if op_b == "contains" and op_a in ("starts_with", "ends_with"):
+        return val_b in val_a
+    return False

@@ -130,8 +130,11 @@ def branches(node: Node | None, limit: int = MAX_BRANCHES) -> tuple[list[Branch]
         return acc
 
     _iterative_guard(node)
-    result = [Branch(pos, exc) for pos, exc in dnf(node)]
-    return result, truncated
+    result: dict[tuple, Branch] = {}
+    for pos, exc in dnf(node):
+        # `sel or sel` is one branch: repeats must not weigh twice.
+        result.setdefault((pos, tuple(sorted(id(e) for e in exc))), Branch(pos, exc))
+    return list(result.values()), truncated
 
 
 def leaves(node: Node | None) -> Iterator[int]:

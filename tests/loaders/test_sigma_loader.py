@@ -353,7 +353,7 @@ def test_null_number_and_boolean_values():
     ("*mimikatz*", "contains", "mimikatz"),
     ("*\\\\evil.exe", "ends_with", "\\evil.exe"),
     ("C:\\\\Temp\\\\*", "starts_with", "c:\\temp\\"),
-    ("C:\\\\*\\\\evil.exe", "wildcard", "c:\\*\\evil.exe"),
+    ("cmd*.EXE", "wildcard", "cmd*.exe"),
     ("a?c", "wildcard", "a?c"),
     ("*a*b*", "wildcard", "*a*b*"),
     ("*", "exists", ""),
@@ -436,14 +436,14 @@ def test_keyword_single_string_and_all():
 
 # -- 3. conditions --------------------------------------------------------------------
 
-SELECTIONS = """
-    selection_img:
-        Image|endswith: '\\\\a.exe'
-    selection_cmd:
-        CommandLine|contains: 'evil'
-    filter_main:
-        User: 'system'
-"""
+SELECTIONS = (
+    "selection_img:\n"
+    "    Image|endswith: '\\\\a.exe'\n"
+    "selection_cmd:\n"
+    "    CommandLine|contains: 'evil'\n"
+    "filter_main:\n"
+    "    User: 'system'\n"
+)
 
 
 def _cond_rule(condition: str):
@@ -451,10 +451,12 @@ def _cond_rule(condition: str):
     res = load_ok(text)
     assert len(res.rules) == 1
     rule = res.rules[0]
-    img = idx(rule, by_field(rule, "Image"))
-    cmd = idx(rule, by_field(rule, "CommandLine"))
-    flt = idx(rule, by_field(rule, "User"))
-    return rule, text, img, cmd, flt
+    found = {}
+    for name, field in (("img", "Image"), ("cmd", "CommandLine"), ("flt", "User")):
+        preds = all_by_field(rule, field)
+        assert len(preds) <= 1
+        found[name] = idx(rule, preds[0]) if preds else None  # None: selection not referenced
+    return rule, text, found["img"], found["cmd"], found["flt"]
 
 
 def test_one_of_pattern_and_not():
@@ -537,11 +539,11 @@ def test_double_not_is_positive():
 
 
 def test_condition_list_is_ored():
-    text = rule_text(SELECTIONS + """
-        condition:
-            - selection_img and not filter_main
-            - selection_cmd
-    """)
+    text = rule_text(SELECTIONS + (
+        "condition:\n"
+        "    - selection_img and not filter_main\n"
+        "    - selection_cmd\n"
+    ))
     rule = load_ok(text).rules[0]
     img = idx(rule, by_field(rule, "Image"))
     cmd = idx(rule, by_field(rule, "CommandLine"))
@@ -617,7 +619,7 @@ def test_lines_of_keys_and_list_items():
     rule, text = one_rule("""
         sel:
             Image|endswith: '\\\\x.exe'
-            CommandLine|contains:
+            CommandLine:
                 - 'one'      # only-one-not
                 - '*two'     # single-in-group
                 - 'three'
@@ -628,11 +630,12 @@ def test_lines_of_keys_and_list_items():
     """)
     assert by_field(rule, "Image").line == line_no(text, "Image|endswith")
     cmd = all_by_field(rule, "CommandLine")
-    contains = [p for p in cmd if p.op == "contains"][0]
+    assert sorted(p.op for p in cmd) == ["ends_with", "eq"]
+    eq = [p for p in cmd if p.op == "eq"][0]
     ends = [p for p in cmd if p.op == "ends_with"][0]
     # Several values in one predicate: the key's line; a single value from a list: its item's line.
-    assert contains.values == ("one", "three")
-    assert contains.line == line_no(text, "CommandLine|contains")
+    assert eq.values == ("one", "three")
+    assert eq.line == line_no(text, "CommandLine:")
     assert ends.values == ("two",)
     assert ends.line == line_no(text, "# single-in-group")
     assert by_field(rule, "Single").line == line_no(text, "# the-alone-item")
@@ -976,3 +979,26 @@ def test_logsource_service_only_and_key_without_id():
     assert rule.key == f"{PATH}#0"
     assert rule.level == "high"
     assert rule.status == "experimental"
+
+
+def test_lines_of_selection_merged_with_global_document():
+    # The global document and a rule document both add keys to `sel`: each key keeps its line.
+    text = textwrap.dedent("""\
+        action: global
+        title: Merge global
+        logsource:
+            product: windows
+        detection:
+            sel:
+                Image: 'from-global'
+            condition: sel
+        ---
+        detection:
+            sel:
+                User: 'from-doc'
+        """)
+    rule = load_ok(text).rules[0]
+    assert by_field(rule, "Image").values == ("from-global",)
+    assert by_field(rule, "User").values == ("from-doc",)
+    assert by_field(rule, "Image").line == line_no(text, "Image: 'from-global'")
+    assert by_field(rule, "User").line == line_no(text, "User: 'from-doc'")

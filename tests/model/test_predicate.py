@@ -243,7 +243,12 @@ def test_classify_pattern_is_exact_for_plain_ops(parts):
         # Other operators are assumed to overlap, whatever the values.
         (("wildcard", "a*b"), ("eq", "zzz"), True),
         (("regex_match", "^a$"), ("eq", "b"), True),
-        (("cidr", "10.0.0.0/8"), ("eq", "192.168.0.1"), True),
+        (("cidr", "10.0.0.0/8"), ("eq", "192.168.0.1"), False),
+        (("cidr", "10.0.0.0/8"), ("eq", "10.1.2.3"), True),
+        (("cidr", "127.0.0.0/8"), ("cidr", "10.0.0.0/8"), False),
+        (("cidr", "10.0.0.0/8"), ("cidr", "10.1.0.0/16"), True),
+        (("cidr", "::1/128"), ("cidr", "127.0.0.0/8"), False),
+        (("cidr", "10.0.0.0/8"), ("contains", "10."), True),
         (("gt", "5"), ("lt", "3"), True),
         (("exists", ""), ("is_null", ""), True),
         (("in", "x"), ("contains", "y"), True),
