@@ -168,8 +168,8 @@ CHECK = Check(
         "  condition: selection and not filter_browsers"
     ),
     options=(
-        Option("min_peers", 3, "the fewest peers using an exclusion for it to be reported (and the fewest peers to judge at all)"),
-        Option("min_share", 0.25, "the smallest share of the peers that must use an exclusion"),
+        Option("min_peers", 2, "the fewest peers using an exclusion for it to be reported (and the fewest peers to judge at all)"),
+        Option("min_share", 0.5, "the smallest share of the peers that must use an exclusion"),
         Option("max_listed", 5, "how many missing exclusions the message names"),
     ),
     run=run,
