@@ -73,3 +73,24 @@ def test_noise_scores_rank_noisy_above_specific(sigma_run, shared_corpus):
     noisy = score["rules/windows/dns_query/dns_query_win_regsvr32_dns_query.yml"]
     specific = score["rules/windows/process_creation/proc_creation_win_remote_access_tools_anydesk.yml"]
     assert noisy > 0.5 > specific
+
+
+def test_example_rules_judged_against_sigmahq(shared_corpus):
+    """The brief's two cases, as new rules judged against the whole SigmaHQ corpus."""
+    examples = Path(__file__).resolve().parent.parent / "corpus" / "sigma"
+    dns = examples / "dns_query" / "dns_query_win_rustdesk_domain.yml"
+    cmd = examples / "process_creation" / "proc_creation_win_cmd_any_execution.yml"
+    specific = examples / "process_creation" / "proc_creation_win_cmd_shadow_copy_delete.yml"
+    result = run([str(shared_corpus / "sigma")], [str(dns), str(cmd), str(specific)], Settings())
+    by_path = {}
+    for f in result.findings:
+        by_path.setdefault(f.path, []).append(f)
+    [missing] = by_path[str(dns)]
+    assert missing.name == "missing-common-exclusion"
+    assert any(m["field"] == "Image" and m["value"].endswith("chrome.exe") for m in missing.data["missing"])
+    assert any("remote_access_software_domains_non_browsers" in r.path for r in missing.related)
+    [noisy] = by_path[str(cmd)]
+    assert noisy.name == "noisy-standalone-indicator" and "Image ends_with '\\cmd.exe'" in noisy.message
+    reach = int(noisy.message.split("(")[1].split(" rules")[0])
+    assert reach > 100
+    assert str(specific) not in by_path

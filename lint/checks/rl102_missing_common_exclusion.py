@@ -108,7 +108,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     need = max(min_peers, ctx.option(check, "min_share") * len(group))
     pinned = pinned_values(rule)
     missing = [
-        (k, n) for k, n in counts.most_common()
+        (k, n) for k, n in sorted(counts.items(), key=lambda kn: (-kn[1], kn[0]))
         if n >= need and k not in own and not ctx.common.is_generic(k)
         and relevant(k, pinned) and not handled(k, rule)
     ]

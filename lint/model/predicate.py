@@ -117,6 +117,17 @@ def _network(value: str):
         return None
 
 
+def value_passes(value: str, op: str, operand: str) -> bool:
+    """Whether one concrete value passes a string test."""
+    if op == "eq":
+        return value == operand
+    if op == "contains":
+        return operand in value
+    if op == "starts_with":
+        return value.startswith(operand)
+    return value.endswith(operand)
+
+
 def could_overlap(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
     """Whether some value can satisfy both tests (same field, values case-folded alike).
 
@@ -135,12 +146,7 @@ def could_overlap(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
     if op_b == "eq" and op_a != "eq":
         op_a, val_a, op_b, val_b = op_b, val_b, op_a, val_a
     if op_a == "eq":
-        return {
-            "eq": val_a == val_b,
-            "contains": val_b in val_a,
-            "starts_with": val_a.startswith(val_b),
-            "ends_with": val_a.endswith(val_b),
-        }[op_b]
+        return value_passes(val_a, op_b, val_b)
     if op_a == op_b == "ends_with":
         return val_a.endswith(val_b) or val_b.endswith(val_a)
     if op_a == op_b == "starts_with":
@@ -151,12 +157,7 @@ def could_overlap(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
 def implies(op_a: str, val_a: str, op_b: str, val_b: str) -> bool:
     """Whether every value passing test A also passes test B (string operators only)."""
     if op_a == "eq":
-        return {
-            "eq": val_a == val_b,
-            "contains": val_b in val_a,
-            "starts_with": val_a.startswith(val_b),
-            "ends_with": val_a.endswith(val_b),
-        }.get(op_b, False)
+        return op_b in _STRING_OPS and value_passes(val_a, op_b, val_b)
     if op_a == op_b and op_a in ("contains", "starts_with", "ends_with"):
         return {
             "contains": val_b in val_a,
