@@ -27,6 +27,15 @@ class Context:
     index: CorpusIndex
     common: Commonness
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Per-run memo for derived per-rule views checks share (keyed by a tag and rule key).
+    memo: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def remember(self, tag: str, key: str, compute: Callable[[], Any]) -> Any:
+        try:
+            return self.memo[(tag, key)]
+        except KeyError:
+            value = self.memo[(tag, key)] = compute()
+            return value
 
     def option(self, check: "Check", name: str) -> Any:
         return self.options.get(check.name, {}).get(name, check.default(name))

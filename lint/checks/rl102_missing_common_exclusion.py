@@ -20,8 +20,9 @@ ROUTING_FIELDS = frozenset(f.casefold() for f in (
 
 
 def _activity_fields(rule: NormalizedRule, ctx: Context) -> set[str]:
-    return {k.field for k in rule.positive_keys()
-            if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS}
+    return ctx.remember("activity-fields", rule.key, lambda: {
+        k.field for k in rule.positive_keys()
+        if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS})
 
 
 def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
@@ -33,8 +34,9 @@ def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
     same_source = ctx.index.by_logsource.get(label, set())
     own_fields = _activity_fields(rule, ctx)
     own_routing = _routing(rule)
+    # Sharing `\\cmd.exe` says nothing about sharing an activity: only uncommon indicators link peers.
     own_specific = [k for k in rule.positive_keys()
-                    if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS]
+                    if k.field.casefold() not in ROUTING_FIELDS and not ctx.common.is_common(k, rule.key)]
     sharing = ctx.index.rules_sharing_indicators(rule, own_specific)
     by_technique: set[str] = set()
     for t in rule.techniques:
@@ -48,7 +50,7 @@ def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
             continue
         # On a mixed log (Windows Security) two rules reading different event ids are
         # about different events whatever else they share.
-        other_routing = _routing(other)
+        other_routing = ctx.remember("routing", other.key, lambda: _routing(other))
         if own_routing and other_routing and not own_routing & other_routing:
             continue
         out.append(other)
@@ -138,8 +140,8 @@ CHECK = Check(
     severity="warning",
     summary="Peer rules exclude known false-positive sources that this rule does not.",
     what_it_does=(
-        "Finds the rule's peers: rules on the same log source that share a specific positive "
-        "indicator with it, or an ATT&CK technique and a field both test (routing fields such "
+        "Finds the rule's peers: rules on the same log source that share a specific (not "
+        "common) positive indicator with it, or an ATT&CK technique and a field both test (routing fields such "
         "as `EventID` do not count). It counts the exclusions (predicates under a NOT) the "
         "peers apply, and lists those used by several peers that this rule does not handle: "
         "it neither selects nor excludes them, excludes nothing on that field that meets them, "

@@ -48,9 +48,12 @@ class Predicate:
     case_sensitive: bool = False
     transform: str = ""  # base64, base64offset, utf16le, windash, ... (already folded into values)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    _keys: tuple[IndicatorKey, ...] | None = field(default=None, repr=False, compare=False)
 
-    def keys(self) -> list[IndicatorKey]:
-        return [IndicatorKey(self.field, self.op, v) for v in self.values]
+    def keys(self) -> tuple[IndicatorKey, ...]:
+        if self._keys is None:
+            self._keys = tuple(IndicatorKey(self.field, self.op, v) for v in self.values)
+        return self._keys
 
 
 def normalize_value(value: str, case_sensitive: bool) -> str:

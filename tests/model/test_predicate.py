@@ -322,11 +322,11 @@ def test_indicator_key_is_a_value():
 
 def test_predicate_keys_one_per_value():
     p = Predicate("CommandLine", "contains", ("-enc", "-e "))
-    assert p.keys() == [
+    assert p.keys() == (
         IndicatorKey("CommandLine", "contains", "-enc"),
         IndicatorKey("CommandLine", "contains", "-e "),
-    ]
-    assert Predicate("f", "eq", ()).keys() == []
+    )
+    assert Predicate("f", "eq", ()).keys() == ()
 
 
 def test_normalize_value():
