@@ -15,6 +15,14 @@ from ..model.predicate import plural
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
+# Rule text reaches the terminal: control characters (ANSI escapes, carriage
+# returns, C1 codes) are shown as visible escapes, never sent raw.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+
+
+def inert(text: str) -> str:
+    return text.translate(_CONTROLS)
+
 
 def console_for(out: TextIO) -> Console:
     # Off a terminal (pipes, CI logs) keep one finding per line for grep.
@@ -25,18 +33,18 @@ def console_for(out: TextIO) -> Console:
 def render(result: RunResult, out: TextIO) -> None:
     con = console_for(out)
     for path, group in groupby(result.findings, key=lambda f: f.path):
-        con.print(Text(path, style="bold underline"))
+        con.print(Text(inert(path), style="bold underline"))
         for f in group:
             loc = f"{f.line}" if f.line else "-"
             line = Text("  ")
             line.append(f"{loc:>5} ", style="dim")
             line.append(f"{f.code} ", style="bold")
             line.append(f"{f.severity:<7} ", style=STYLE.get(f.severity, ""))
-            line.append(f.message)
+            line.append(inert(f.message))
             line.append(f"  [{f.name}]", style="dim")
             con.print(line)
             for rel in f.related[:3]:
-                con.print(Text(f"          see {rel.path}:{rel.line or '-'}  {rel.message}", style="dim"))
+                con.print(Text(inert(f"          see {rel.path}:{rel.line or '-'}  {rel.message}"), style="dim"))
         con.print()
     con.print(summary_table(result))
 

@@ -131,3 +131,16 @@ def test_output_file(tmp_path, capsys):
     code, out, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "-o", str(dest))
     assert code == 1 and out == ""
     assert json.loads(dest.read_text())["findings"]
+
+
+def test_control_characters_in_rule_text_render_inert(tmp_path, capsys):
+    """A value carrying an ANSI escape is shown escaped in the terminal output, never raw."""
+    for i in range(4):
+        (tmp_path / f"r{i}.yml").write_text(sigma_rule(f"r{i}", """
+            selection:
+              Image|endswith: "\\\\evil\\x1b[31m.exe"
+            condition: selection
+        """))
+    code, out, _ = run_cli(capsys, str(tmp_path), "--no-progress")
+    assert code == 1 and "noisy-standalone-indicator" in out
+    assert "\x1b[31m" not in out and "\\x1b[31m" in out
