@@ -86,8 +86,9 @@ def run(
     started = time.perf_counter()
     corpus_load, nfiles = load_corpus(paths, settings, progress)
     if targets:
-        target_load = load_paths(discover(targets), settings.jobs)
-        target_paths = {os.path.normpath(p) for p in discover(targets)}
+        target_files = discover(targets)
+        target_load = load_paths(target_files, settings.jobs)
+        target_paths = set(target_files)  # discover() already normalizes
         target_ids = {r.id for r in target_load.rules if r.id}
         # A target replaces the corpus rule it edits: a rule is never its own peer.
         corpus_rules = [r for r in corpus_load.rules

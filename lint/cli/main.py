@@ -6,14 +6,14 @@ import argparse
 import os
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, TextIO
+from typing import Callable, Iterator, TextIO, TypeVar
 
 from .. import __version__
-from ..checks import CHECKS, lookup
+from ..checks import CHECKS, lookup, matches
 from ..engine import Settings, exit_code, run
 from ..findings import SEVERITIES
 
-COMMANDS = ("indicators", "rule", "rules")
+T = TypeVar("T")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -66,27 +66,28 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield fh
 
 
-def _progress_factory(enabled: bool):
-    """A rich progress bar on stderr while loading thousands of files."""
+def _with_progress(enabled: bool, work: Callable[[Callable | None], T]) -> T:
+    """Run `work(progress_factory)` under a rich progress bar on stderr while loading
+    thousands of files; without a terminal (or when disabled) the factory is None."""
     if not enabled or not sys.stderr.isatty():
-        return None, None
+        return work(None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), transient=True, console=None)
+                        TimeElapsedColumn(), transient=True)
 
     def factory(total: int, label: str) -> Callable[[int], None]:
         task = progress.add_task(label, total=total)
         return lambda n: progress.advance(task, n)
 
-    return progress, factory
+    with progress:
+        return work(factory)
 
 
 def cmd_lint(argv: list[str]) -> int:
     args = lint_parser().parse_args(argv)
     select, ignore = _tokens(args.select), _tokens(args.ignore)
-    unknown = [t for t in select + ignore if t.upper() != "ALL" and not any(
-        c.name == t.lower() or c.code.startswith(t.upper()) for c in CHECKS)]
+    unknown = [t for t in select + ignore if not any(matches(c, t) for c in CHECKS)]
     if unknown:
         print(f"rulelint: unknown check(s): {', '.join(unknown)} (see `rulelint rules`)", file=sys.stderr)
         return 2
@@ -95,12 +96,8 @@ def cmd_lint(argv: list[str]) -> int:
         print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     settings = Settings(select=select, ignore=ignore, jobs=args.jobs)
-    progress, factory = _progress_factory(not args.no_progress and args.format == "text")
-    if progress:
-        with progress:
-            result = run(args.paths, args.target, settings, factory)
-    else:
-        result = run(args.paths, args.target, settings)
+    result = _with_progress(not args.no_progress and args.format == "text",
+                            lambda factory: run(args.paths, args.target, settings, factory))
     from ..renderers import RENDERERS
 
     with _output(args.output) as out:
@@ -118,13 +115,9 @@ def cmd_indicators(argv: list[str]) -> int:
     from ..model.index import CorpusIndex
     from ..renderers.indicators import render_indicators
 
-    progress, factory = _progress_factory(not args.no_progress and args.format == "text")
     settings = Settings(jobs=args.jobs)
-    if progress:
-        with progress:
-            loaded, _ = load_corpus(args.paths, settings, factory)
-    else:
-        loaded, _ = load_corpus(args.paths, settings)
+    loaded, _ = _with_progress(not args.no_progress and args.format == "text",
+                               lambda factory: load_corpus(args.paths, settings, factory))
     index = CorpusIndex(loaded.rules)
     limit = args.limit if args.limit is not None else (50 if args.format == "text" else None)
     render_indicators(index, sys.stdout, args.format, fields=args.field, min_reach=args.min_reach, limit=limit)

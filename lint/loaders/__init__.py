@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 from .result import LoadResult, parse_error
 from .sigma import load_sigma, looks_like_sigma
-from .yamlnodes import InputError, decode, load_documents
+from .yamlnodes import MAX_FILE_BYTES, InputError, decode, load_documents
 
 RULE_SUFFIXES = (".yml", ".yaml")
 # Folders that never hold rules; hidden folders are skipped too.
@@ -37,7 +37,7 @@ def load_file(path: str) -> LoadResult:
     """Load one file; every failure becomes a parse-error finding, never an exception."""
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(50 * 1024 * 1024 + 1)
+            raw = fh.read(MAX_FILE_BYTES + 1)  # enough for decode() to refuse an oversized file
         text = decode(raw)
         docs = load_documents(text)
     except InputError as e:

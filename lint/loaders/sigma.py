@@ -229,8 +229,8 @@ class _Section:
         if self.keys is None or other.keys is None:
             return other
         merged = _Section(other.node)
+        # dict update keeps earlier keys in place and appends new ones, as deep_dict_update does.
         merged.keys = {**self.keys, **other.keys}
-        merged.keys = {k: merged.keys[k] for k in dict.fromkeys([*self.keys, *other.keys])}
         return merged
 
 
