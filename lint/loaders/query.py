@@ -1,0 +1,79 @@
+"""What every query-language parser shares: the predicate sink and the error it raises.
+
+A parser (KQL, EQL, ES|QL, Lucene, SPL) turns query text into a tree of
+`lint.model.tree` nodes whose leaves index predicates collected by a
+`PredicateSink`. Parsers record fields and values as the query writes them;
+mapping to canonical fields happens once, later, for every vendor alike.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..model.predicate import Predicate, PatternPart, classify_pattern, normalize_value
+from ..model.tree import Leaf
+
+
+class QueryError(Exception):
+    """A query that cannot be understood. `offset` is a character offset into the
+    query text; `construct` names what was not understood (e.g. "unbalanced parenthesis")."""
+
+    def __init__(self, reason: str, offset: int | None = None, construct: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+        self.construct = construct
+
+
+class PredicateSink:
+    """Collects the predicates of one query; `add` returns the leaf that points at one.
+
+    `base_line` is the file line where the query text starts, so offsets become
+    file lines.
+    """
+
+    def __init__(self, text: str = "", base_line: int | None = None) -> None:
+        self.text = text
+        self.base_line = base_line
+        self.predicates: list[Predicate] = []
+
+    def line_at(self, offset: int | None) -> int | None:
+        if self.base_line is None:
+            return None
+        if offset is None:
+            return self.base_line
+        return self.base_line + self.text.count("\n", 0, max(0, offset))
+
+    def add(
+        self,
+        field: str,
+        op: str,
+        values: Iterable[str],
+        *,
+        case_sensitive: bool = False,
+        offset: int | None = None,
+        notes: Iterable[str] = (),
+    ) -> Leaf:
+        """One predicate; values are OR-linked alternatives. Case is folded unless
+        the comparison is case-sensitive."""
+        vals = tuple(dict.fromkeys(normalize_value(str(v), case_sensitive) for v in values))
+        self.predicates.append(Predicate(
+            field=field, op=op, values=vals, line=self.line_at(offset),
+            native_field=field, case_sensitive=case_sensitive, notes=tuple(notes),
+        ))
+        return Leaf(len(self.predicates) - 1)
+
+    def add_pattern(
+        self,
+        field: str,
+        parts: list[PatternPart],
+        *,
+        case_sensitive: bool = False,
+        offset: int | None = None,
+        notes: Iterable[str] = (),
+    ) -> Leaf:
+        """A wildcard pattern (literal chunks and `STAR`/`QMARK`), classified into the
+        most precise operator: `*x*` contains, `x*` starts_with, and so on."""
+        op, value = classify_pattern(parts)
+        return self.add(field, op, [value] if op != "exists" else [""],
+                        case_sensitive=case_sensitive, offset=offset, notes=notes)
