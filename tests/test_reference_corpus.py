@@ -46,11 +46,14 @@ def test_predicates_carry_lines_and_trees(sigma_run):
 
 
 def test_cmd_exe_reach_over_the_corpus(sigma_run):
-    key = IndicatorKey("Image", "ends_with", "\\cmd.exe")
+    # `Image|endswith: '\cmd.exe'` tests the process name: its canonical form.
+    key = IndicatorKey("process.name", "eq", "cmd.exe")
     reach = sigma_run.index.reach(key)
-    assert 100 <= reach <= 200  # 131 at the pinned SigmaHQ commit; the catalog page shows 130
+    assert 100 <= reach <= 200  # 132 at the pinned SigmaHQ commit; the catalog page shows 130
+    written = sigma_run.index.native_forms(key)
+    assert written[0] == IndicatorKey("Image", "ends_with", "\\cmd.exe")
     # `Image: '*\cmd.exe'` written without a modifier is the same indicator.
-    assert sigma_run.index.reach(IndicatorKey("Image", "ends_with", "\\powershell.exe")) > reach
+    assert sigma_run.index.reach(IndicatorKey("process.name", "eq", "powershell.exe")) > reach
 
 
 def test_checks_fire_on_noisy_rules_and_stay_quiet_on_specific_ones(sigma_run, shared_corpus):
@@ -87,7 +90,9 @@ def test_example_rules_judged_against_sigmahq(shared_corpus):
         by_path.setdefault(f.path, []).append(f)
     [missing] = by_path[str(dns)]
     assert missing.name == "missing-common-exclusion"
-    assert any(m["field"] == "Image" and m["value"].endswith("chrome.exe") for m in missing.data["missing"])
+    assert any(m["field"] == "process.executable" and m["value"].endswith("\\chrome.exe")
+               for m in missing.data["missing"])
+    assert any(m["field"] == "process.name" and m["value"] == "brave.exe" for m in missing.data["missing"])
     assert any("remote_access_software_domains_non_browsers" in r.path for r in missing.related)
     [noisy] = by_path[str(cmd)]
     assert noisy.name == "noisy-standalone-indicator" and "Image ends_with '\\cmd.exe'" in noisy.message

@@ -14,7 +14,7 @@ from ..model.predicate import IndicatorKey, Predicate
 DEFAULT_GENERIC_FIELDS = (
     "event.type", "event.category", "event.kind", "event.outcome", "event.module",
     "event.dataset", "data_stream.dataset", "data_stream.namespace", "host.os.type",
-    "host.os.family", "host.os.platform", "os.type", "agent.type", "Channel",
+    "host.os.family", "host.os.platform", "os.type", "agent.type", "Channel", "winlog.channel",
     "sourcetype", "source", "index",
 )
 # Not listed on purpose: EventID, EventType, event.action, event.code, Provider_Name.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from . import rl001_parse_error, rl101_noisy_standalone_indicator, rl102_missing_common_exclusion
+from . import rl001_parse_error, rl002_no_query_logic, rl101_noisy_standalone_indicator, rl102_missing_common_exclusion
 from .base import Check, Context, Option
 
 CHECKS: tuple[Check, ...] = (
     rl001_parse_error.CHECK,
+    rl002_no_query_logic.CHECK,
     rl101_noisy_standalone_indicator.CHECK,
     rl102_missing_common_exclusion.CHECK,
 )

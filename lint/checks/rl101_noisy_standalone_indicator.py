@@ -11,13 +11,17 @@ from ..model.tree import leaves
 from .base import Check, Context, Option
 
 
-def _describe(key: IndicatorKey, ctx: Context) -> str:
-    uses = "uses" if ctx.index.reach(key) == 1 else "use"
-    evidence = f"{plural(ctx.index.reach(key), 'rule')} {uses} it"
+def _describe(rule: NormalizedRule, key: IndicatorKey, ctx: Context) -> str:
+    """`Image ends_with '\\cmd.exe' (131 rules use process.name eq 'cmd.exe')`: the
+    indicator as written, the evidence under its canonical form when that differs."""
+    n = ctx.index.reach(key)
+    written = rule.written(key)
+    what = "it" if written == key else key.display()
+    evidence = f"{plural(n, 'rule')} {'uses' if n == 1 else 'use'} {what}"
     if ctx.common.is_generic(key):
-        what = "a presence test" if key.op in ("exists", "is_null") else "an event-type field"
-        evidence = f"{what}; {evidence}"
-    return f"{key.display()} ({evidence})"
+        kind = "a presence test" if key.op in ("exists", "is_null") else "an event-type field"
+        evidence = f"{kind}; {evidence}"
+    return f"{written.display()} ({evidence})"
 
 
 def _trivial(rule: NormalizedRule, exclusion) -> bool:
@@ -66,7 +70,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     for n, (keys, together, line) in enumerate(noisy_branches(rule, ctx)):
         if n >= limit:
             return
-        parts = [_describe(k, ctx) for k in keys]
+        parts = [_describe(rule, k, ctx) for k in keys]
         if len(parts) == 1:
             msg = (f"{parts[0]} stands alone in an AND-branch, so the rule fires on every event it "
                    f"matches; add a specific condition beside it.")

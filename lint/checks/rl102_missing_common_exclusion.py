@@ -15,7 +15,8 @@ from .base import Check, Context, Option
 # one does not make two rules about the same activity.
 ROUTING_FIELDS = frozenset(f.casefold() for f in (
     "EventID", "EventCode", "EventType", "EventLog", "Channel", "Provider_Name",
-    "event.code", "event.action", "event.provider", "winlog.channel",
+    "event.code", "event.action", "event.provider", "winlog.channel", "winlog.provider_name",
+    "winlog.event_id", "sourcetype", "source", "index",
 ))
 
 
@@ -28,10 +29,9 @@ def _activity_fields(rule: NormalizedRule, ctx: Context) -> set[str]:
 def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
     """Rules on the same log source about the same activity: they share a specific
     positive indicator, or a technique and a field they both test positively."""
-    label = rule.logsource.key()
-    if label == "(any)":
+    if rule.logsource.key() == "(any)":
         return []
-    same_source = ctx.index.by_logsource.get(label, set())
+    same_source = ctx.remember("same-source", rule.logsource.key(), lambda: ctx.index.same_source(rule))
     own_fields = _activity_fields(rule, ctx)
     own_routing = _routing(rule)
     # Sharing `\\cmd.exe` says nothing about sharing an activity: only uncommon indicators link peers.
@@ -117,7 +117,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     if not missing:
         return
     shown = missing[: ctx.option(check, "max_listed")]
-    listed = "; ".join(f"{k.display()} ({n} peers)" for k, n in shown)
+    listed = "; ".join(f"{ctx.index.display(k).display()} ({n} peers)" for k, n in shown)
     more = f" and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
     msg = (f"{len(group)} peer rules on {rule.logsource.key()} exclude what this rule does not: "
            f"{listed}{more}.")

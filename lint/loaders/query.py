@@ -8,10 +8,10 @@ mapping to canonical fields happens once, later, for every vendor alike.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..model.predicate import Predicate, PatternPart, classify_pattern, normalize_value
-from ..model.tree import Leaf
+from ..model.tree import Leaf, Node, Not
 
 
 class QueryError(Exception):
@@ -63,6 +63,18 @@ class PredicateSink:
         ))
         return Leaf(len(self.predicates) - 1)
 
+    def embedded(self, text: str, offset: int, parse: Callable[[str, "PredicateSink"], Node | None]) -> Node | None:
+        """Parse a query embedded in this one (ES|QL's `KQL("...")`) so that its lines and
+        error offsets count from the outer text."""
+        inner = PredicateSink(text, self.line_at(offset))
+        try:
+            node = parse(text, inner)
+        except QueryError as e:
+            raise QueryError(e.reason, offset + (e.offset or 0), e.construct) from None
+        base = len(self.predicates)
+        self.predicates.extend(inner.predicates)
+        return _shift(node, base)
+
     def add_pattern(
         self,
         field: str,
@@ -77,3 +89,21 @@ class PredicateSink:
         op, value = classify_pattern(parts)
         return self.add(field, op, [value] if op != "exists" else [""],
                         case_sensitive=case_sensitive, offset=offset, notes=notes)
+
+
+def _shift(node: Node | None, base: int) -> Node | None:
+    if node is None or not base:
+        return node
+    if isinstance(node, Leaf):
+        return Leaf(node.pred + base)
+    if isinstance(node, Not):
+        return Not(_shift(node.child, base))
+    return type(node)([_shift(c, base) for c in node.children])
+
+
+def group(cls: type, children: list[Node | None]) -> Node | None:
+    """An And/Or of the children that yielded predicates; a single child stands alone."""
+    kept = [c for c in children if c is not None]
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else cls(kept)

@@ -8,6 +8,7 @@ from ..findings import Finding
 from ..model.rule import NormalizedRule
 
 PARSE_ERROR = ("RL001", "parse-error")
+NO_LOGIC = ("RL002", "no-query-logic")
 
 
 @dataclass(slots=True)
@@ -27,4 +28,13 @@ def parse_error(path: str, line: int | None, reason: str) -> Finding:
         code=PARSE_ERROR[0], name=PARSE_ERROR[1], severity="error",
         message=f"{where} cannot be loaded: {reason}.".replace("..", "."),
         path=path, line=line, data={"reason": reason},
+    )
+
+
+def no_logic(path: str, line: int | None, rule_id: str, why: str) -> Finding:
+    """A rule that loads but has nothing for the analysis to look at."""
+    return Finding(
+        code=NO_LOGIC[0], name=NO_LOGIC[1], severity="info",
+        message=f"The rule has no query logic to analyze: {why}.",
+        path=path, line=line, rule_id=rule_id, rule_key=rule_id or f"{path}#0", data={"reason": why},
     )

@@ -34,9 +34,11 @@ class CorpusIndex:
         for r in rules:
             self.rules[r.key] = r
         self.usage: dict[IndicatorKey, Usage] = {}
-        self.aliases: dict[IndicatorKey, set[str]] = defaultdict(set)
+        # How rules wrote each indicator: `Image ends_with '\\cmd.exe'` for `process.name eq 'cmd.exe'`.
+        self.written: dict[IndicatorKey, Counter[IndicatorKey]] = defaultdict(Counter)
         self.by_technique: dict[str, set[str]] = defaultdict(set)
         self.by_logsource: dict[str, set[str]] = defaultdict(set)
+        self.by_category: dict[str, set[str]] = defaultdict(set)
         self.by_id: dict[str, str] = {}
         self.by_name: dict[str, str] = {}
         for r in self.rules.values():
@@ -47,16 +49,17 @@ class CorpusIndex:
         for i, p in enumerate(r.predicates):
             if i not in pol:
                 continue
-            for k in p.keys():
+            for k, nk in zip(p.keys(), p.native_keys()):
                 u = self.usage.get(k)
                 if u is None:
                     u = self.usage[k] = Usage(set(), set())
                 (u.positive if pol[i] else u.excluded).add(r.key)
-                if p.native_field:
-                    self.aliases[k].add(p.native_field)
+                self.written[k][nk] += 1
         for t in r.techniques:
             self.by_technique[t].add(r.key)
         self.by_logsource[r.logsource.key()].add(r.key)
+        if r.logsource.category:
+            self.by_category[r.logsource.category].add(r.key)
         if r.id:
             self.by_id.setdefault(r.id, r.key)
         name = r.extra.get("name")
@@ -77,6 +80,33 @@ class CorpusIndex:
         if exclude is not None and (exclude in u.positive or exclude in u.excluded):
             n -= 1
         return n
+
+    def aliases(self, key: IndicatorKey) -> list[str]:
+        """Native field names written for the indicator, most used first."""
+        names: Counter[str] = Counter()
+        for nk, n in self.written.get(key, {}).items():
+            names[nk.field] += n
+        return [f for f, _ in sorted(names.items(), key=lambda fn: (-fn[1], fn[0]))]
+
+    def native_forms(self, key: IndicatorKey) -> list[IndicatorKey]:
+        """The written forms of the indicator, most used first."""
+        forms = self.written.get(key, {})
+        return sorted(forms, key=lambda nk: (-forms[nk], nk))
+
+    def display(self, key: IndicatorKey) -> IndicatorKey:
+        """The form reports show: the one most rules wrote."""
+        forms = self.native_forms(key)
+        return forms[0] if forms else key
+
+    def same_source(self, rule: NormalizedRule) -> set[str]:
+        """Rules reading the same kind of event: the same log-source category on the same
+        or an unnamed product (Splunk data models name no OS), else the same label."""
+        ls = rule.logsource
+        if not ls.category:
+            return set(self.by_logsource.get(ls.key(), ()))
+        return {k for k in self.by_category.get(ls.category, ())
+                if not ls.product or not self.rules[k].logsource.product
+                or self.rules[k].logsource.product == ls.product}
 
     def vendor_counts(self, key: IndicatorKey) -> dict[str, int]:
         counts = Counter(self.rules[k].vendor for k in self.usage[key].rules) if key in self.usage else Counter()

@@ -48,12 +48,22 @@ class Predicate:
     case_sensitive: bool = False
     transform: str = ""  # base64, base64offset, utf16le, windash, ... (already folded into values)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # As the rule wrote it, one per value (set when fields are made canonical):
+    # `Image ends_with '\cmd.exe'` for the canonical `process.name eq 'cmd.exe'`.
+    native: tuple[IndicatorKey, ...] = ()
     _keys: tuple[IndicatorKey, ...] | None = field(default=None, repr=False, compare=False)
 
     def keys(self) -> tuple[IndicatorKey, ...]:
         if self._keys is None:
             self._keys = tuple(IndicatorKey(self.field, self.op, v) for v in self.values)
         return self._keys
+
+    def native_keys(self) -> tuple[IndicatorKey, ...]:
+        return self.native or self.keys()
+
+    def describe(self, i: int = 0) -> str:
+        """One value as the rule wrote it, for messages: `Image ends_with '\\cmd.exe'`."""
+        return self.native_keys()[i].display()
 
 
 def normalize_value(value: str, case_sensitive: bool) -> str:

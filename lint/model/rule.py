@@ -73,3 +73,11 @@ class NormalizedRule:
 
     def excluded_keys(self) -> frozenset[IndicatorKey]:
         return self._split_keys()[1]
+
+    def written(self, key: IndicatorKey) -> IndicatorKey:
+        """How this rule wrote a canonical indicator (the key itself if it does not use it)."""
+        for p in self.predicates:
+            for k, nk in zip(p.keys(), p.native_keys()):
+                if k == key:
+                    return nk
+        return key

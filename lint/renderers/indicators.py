@@ -16,7 +16,8 @@ def indicator_rows(index: CorpusIndex, fields: list[str] | None = None, min_reac
     wanted = {f.casefold() for f in fields or []}
     rows = []
     for key, usage in index.usage.items():
-        if wanted and key.field.casefold() not in wanted:
+        if wanted and key.field.casefold() not in wanted and not any(
+                a.casefold() in wanted for a in index.aliases(key)):
             continue
         reach = index.reach(key)
         if reach < min_reach:
@@ -29,7 +30,8 @@ def indicator_rows(index: CorpusIndex, fields: list[str] | None = None, min_reac
         {
             "field": key.field, "op": key.op, "value": key.value, "reach": reach,
             "vendors": index.vendor_counts(key),
-            "aliases": sorted(index.aliases.get(key, ())),
+            "aliases": index.aliases(key),
+            "written": [nk.display() for nk in index.native_forms(key)],
             "positive": len(usage.positive), "excluded": len(usage.excluded),
         }
         for reach, key, usage in rows

@@ -37,8 +37,10 @@ def test_case(code, background, case, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for i, r in enumerate(background):
-        (corpus / f"bg_{i}.yml").write_text(_rule_text(r, f"background {i}"), encoding="utf-8")
-    target = tmp_path / "target.yml"
+        # A background rule is Sigma detection shorthand, or a whole file of any vendor.
+        text = r["file"] if "file" in r else _rule_text(r, f"background {i}")
+        (corpus / f"bg_{i}{r.get('suffix', '.yml')}").write_text(text, encoding="utf-8")
+    target = tmp_path / f"target{case.get('suffix', '.yml')}"
     target.write_text(case["file"] if "file" in case else _rule_text(case["rule"], "case rule"), encoding="utf-8")
     options = {check.name: case.get("options", {})}
     if check.name != "noisy-standalone-indicator" and "options" in case:

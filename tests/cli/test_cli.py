@@ -29,12 +29,14 @@ def test_examples_json_contract(capsys):
     assert set(doc) == {"rules", "findings", "summary"}
     for r in doc["rules"]:
         assert {"key", "id", "title", "vendor", "path", "techniques", "noise_score"} <= set(r)
-        assert r["vendor"] == "sigma" and 0 <= r["noise_score"] <= 1
+        assert r["vendor"] in ("sigma", "elastic", "splunk") and 0 <= r["noise_score"] <= 1
+    assert {r["vendor"] for r in doc["rules"]} == {"sigma", "elastic", "splunk"}
     names = {f["name"] for f in doc["findings"]}
     assert {"parse-error", "noisy-standalone-indicator", "missing-common-exclusion"} <= names
     for f in doc["findings"]:
         assert {"code", "name", "severity", "message", "path", "line", "rule_id"} <= set(f)
-    assert doc["summary"]["by_check"]["parse-error"] == 2
+    # One broken example per vendor's language: two Sigma, one EQL, one SPL.
+    assert doc["summary"]["by_check"]["parse-error"] == 4
 
 
 def test_text_output_groups_by_file_and_summarizes(capsys):
@@ -68,7 +70,7 @@ def test_select_accepts_codes_names_and_prefixes(capsys, token):
 
 def test_ignore_comma_separated(capsys):
     _, out, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "--ignore", "RL101,missing-common-exclusion")
-    assert {f["name"] for f in json.loads(out)["findings"]} == {"parse-error"}
+    assert {f["name"] for f in json.loads(out)["findings"]} == {"parse-error", "no-query-logic"}
 
 
 def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
@@ -81,19 +83,23 @@ def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
     assert [r["path"] for r in doc["rules"]] == [str(target)]
     assert all(f["path"] == str(target) for f in doc["findings"])
     noisy = [f for f in doc["findings"] if f["name"] == "noisy-standalone-indicator"]
-    # 3 corpus rules use \cmd.exe as Image besides this one; the replaced copy is not counted twice.
-    assert noisy and "(4 rules use it)" in noisy[0]["message"]
-    assert doc["summary"]["corpus_rules"] == 12 and doc["summary"]["rules"] == 1
+    # 3 Sigma, 1 Elastic and 1 Splunk example test the cmd.exe process name besides this
+    # one; the replaced copy is not counted twice.
+    assert noisy and "(6 rules use process.name eq 'cmd.exe')" in noisy[0]["message"]
+    assert doc["summary"]["corpus_rules"] == 21 and doc["summary"]["rules"] == 1
 
 
 def test_indicators_json_contract(capsys):
     code, out, _ = run_cli(capsys, "indicators", str(EXAMPLES), "--format", "json")
     assert code == 0
     rows = json.loads(out)["indicators"]
-    cmd = next(r for r in rows if r["field"] == "Image" and r["value"] == "\\cmd.exe")
-    assert cmd["op"] == "ends_with" and cmd["reach"] == 4
-    assert cmd["vendors"] == {"sigma": 4, "elastic": 0, "splunk": 0}
-    assert cmd["aliases"] == ["Image"]
+    # Image ends_with '\cmd.exe', KQL process.name:cmd.exe and SPL Processes.process_name=cmd.exe
+    # are one indicator.
+    cmd = next(r for r in rows if r["field"] == "process.name" and r["value"] == "cmd.exe")
+    assert cmd["op"] == "eq" and cmd["reach"] == 6
+    assert cmd["vendors"] == {"sigma": 4, "elastic": 1, "splunk": 1}
+    assert cmd["aliases"] == ["Image", "Processes.process_name", "process.name"]
+    assert cmd["written"][0] == "Image ends_with '\\cmd.exe'"
     assert [r["reach"] for r in rows] == sorted((r["reach"] for r in rows), reverse=True)
 
 
@@ -114,7 +120,7 @@ def test_rule_docs_have_fixed_sections(capsys):
 def test_rules_lists_every_check(capsys):
     code, out, _ = run_cli(capsys, "rules", "--format", "json")
     assert code == 0
-    assert [c["name"] for c in json.loads(out)] == ["parse-error", "noisy-standalone-indicator",
+    assert [c["name"] for c in json.loads(out)] == ["parse-error", "no-query-logic", "noisy-standalone-indicator",
                                                     "missing-common-exclusion"]
 
 
@@ -123,7 +129,7 @@ def test_console_script_runs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "rulelint", str(EXAMPLES), "--format", "json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
-    assert json.loads(proc.stdout)["summary"]["rules"] == 12
+    assert json.loads(proc.stdout)["summary"]["rules"] == 21
 
 
 def test_output_file(tmp_path, capsys):

@@ -126,8 +126,10 @@ def elastic_rule() -> NormalizedRule:
         path="elastic/ps.toml", techniques=["T1059.001"],
         logsource=LogSource("windows", "process_creation"),
         predicates=[
-            Predicate("Image", "ends_with", ("\\powershell.exe",), native_field="process.executable"),
-            Predicate("CommandLine", "contains", ("-enc",), native_field="process.command_line"),
+            Predicate("Image", "ends_with", ("\\powershell.exe",), native_field="process.executable",
+                      native=(IndicatorKey("process.executable", "ends_with", "\\powershell.exe"),)),
+            Predicate("CommandLine", "contains", ("-enc",), native_field="process.command_line",
+                      native=(IndicatorKey("process.command_line", "contains", "-enc"),)),
         ],
         tree=And([Leaf(0), Leaf(1)]),
     )
@@ -137,7 +139,8 @@ def splunk_rule() -> NormalizedRule:
     return NormalizedRule(
         key="splunk-ps", id="", title="Splunk PowerShell", vendor="splunk", path="splunk/ps.yml",
         logsource=LogSource("windows", "process_creation"),
-        predicates=[Predicate("Image", "ends_with", ("\\powershell.exe",), native_field="Processes.process_path")],
+        predicates=[Predicate("Image", "ends_with", ("\\powershell.exe",), native_field="Processes.process_path",
+                              native=(IndicatorKey("Processes.process_path", "ends_with", "\\powershell.exe"),))],
         tree=Leaf(0),
         extra={"name": "Splunk PowerShell Search"},
     )
@@ -228,11 +231,20 @@ def test_vendor_counts(index, mixed):
     assert mixed.reach(PS) == 5
 
 
-def test_aliases_are_native_field_names(index, mixed):
-    assert index.aliases[PS] == {"Image"}
-    assert index.aliases[EXPLORER] == {"ParentImage"}
-    assert mixed.aliases[PS] == {"Image", "process.executable", "Processes.process_path"}
-    assert mixed.aliases[ENC] == {"CommandLine", "process.command_line"}
+def test_aliases_are_native_field_names_most_used_first(index, mixed):
+    assert index.aliases(PS) == ["Image"]
+    assert index.aliases(EXPLORER) == ["ParentImage"]
+    assert mixed.aliases(PS) == ["Image", "Processes.process_path", "process.executable"]
+    assert mixed.aliases(ENC) == ["CommandLine", "process.command_line"]
+    assert mixed.aliases(IndicatorKey("nope", "eq", "x")) == []
+
+
+def test_written_forms_and_display(mixed):
+    forms = mixed.native_forms(PS)
+    assert forms[0] == PS and len(forms) == 3  # Sigma's form is written by 3 rules
+    assert IndicatorKey("Processes.process_path", "ends_with", "\\powershell.exe") in forms
+    assert mixed.display(PS) == PS
+    assert mixed.display(IndicatorKey("nope", "eq", "x")) == IndicatorKey("nope", "eq", "x")
 
 
 def test_by_technique_and_logsource(index):

@@ -1,0 +1,173 @@
+"""Elastic detection-rules TOML: metadata, ATT&CK, and the query of every language."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from ..model.rule import LogSource, NormalizedRule
+from ..model.tree import Node, simplify
+from .query import PredicateSink, QueryError
+from .result import LoadResult, no_logic, parse_error
+
+LANGUAGES = ("eql", "kuery", "esql", "lucene")
+OS_TAGS = {"os: windows": "windows", "os: linux": "linux", "os: macos": "macos"}
+# Sigma log-source categories for the event categories a KQL/ES|QL query pins.
+CATEGORY_OF_EVENT = {
+    "process": "process_creation", "file": "file_event", "registry": "registry_set",
+    "network": "network_connection", "library": "image_load", "driver": "driver_load",
+    "authentication": "authentication", "iam": "iam", "configuration": "configuration",
+}
+
+
+def looks_like_elastic(data: Any) -> bool:
+    rule = data.get("rule") if isinstance(data, dict) else None
+    return isinstance(rule, dict) and ("rule_id" in rule or "query" in rule or "type" in rule)
+
+
+def _parser(language: str) -> Callable[[str, PredicateSink], Node | None]:
+    if language == "eql":
+        from .event_query import parse_eql
+        return lambda text, sink: parse_eql(text, sink)[0]
+    if language == "kuery":
+        from .kql import parse_kql
+        return parse_kql
+    if language == "esql":
+        from .esql import parse_esql
+        from .kql import parse_kql
+        return lambda text, sink: parse_esql(text, sink, lambda t, s, off: s.embedded(t, off, parse_kql))
+    from .lucene import parse_lucene
+    return parse_lucene
+
+
+def key_line(text: str, key: str, section: str = "") -> int | None:
+    """The line of `key = ...` (first one after `[section]` when given): TOML parsers
+    keep no positions."""
+    start = 0
+    if section:
+        m = re.search(rf"^\[{re.escape(section)}\]\s*$", text, re.M)
+        start = m.end() if m else 0
+    m = re.compile(rf"^{re.escape(key)}\s*=", re.M).search(text, start)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def _query_line(text: str, key: str) -> int | None:
+    """Line where the query text itself starts (a triple-quoted string drops the newline
+    right after its opening quotes)."""
+    line = key_line(text, key, "rule")
+    if line is None:
+        return None
+    rest = text.split("\n", line)[line - 1] if line <= text.count("\n") + 1 else ""
+    return line + 1 if re.search(r"=\s*('''|\"\"\")\s*$", rest) else line
+
+
+def load_elastic(path: str, text: str, data: dict) -> LoadResult:
+    rule = data["rule"]
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    rid = str(rule.get("rule_id") or "")
+    rtype = str(rule.get("type") or "")
+    language = str(rule.get("language") or ("eql" if rtype == "eql" else "esql" if rtype == "esql" else ""))
+    techniques, tactics, names = _threat(rule.get("threat"))
+    tags = [str(t) for t in rule.get("tags", []) if isinstance(t, str)]
+    product = next((OS_TAGS[t.lower()] for t in tags if t.lower() in OS_TAGS), "")
+    out = NormalizedRule(
+        key=rid or f"{path}#0", id=rid, title=str(rule.get("name") or ""), vendor="elastic", path=path,
+        line=key_line(text, "name", "rule") or 1, logic_line=key_line(text, "query", "rule"),
+        techniques=techniques, tactics=tactics,
+        logsource=LogSource(product=product),
+        level=str(rule.get("severity") or ""), status=str(meta.get("maturity") or ""),
+        extra={k: v for k, v in {
+            "type": rtype, "language": language, "technique_names": names, "tags": tags,
+            "index": rule.get("index"), "building_block": rule.get("building_block_type"),
+            "new_terms_fields": _new_terms(rule), "threshold": rule.get("threshold"),
+        }.items() if v},
+    )
+    result = LoadResult(rules=[out])
+    query = rule.get("query")
+    if rtype == "machine_learning" or query is None:
+        job = rule.get("machine_learning_job_id")
+        why = (f"a machine_learning rule (job {_job(job)}) has no query: its logic lives in the anomaly job"
+               if rtype == "machine_learning" else f"a {rtype or 'rule'} rule without a query")
+        result.findings.append(no_logic(path, out.line, rid, why))
+        return result
+    if not isinstance(query, str):
+        return LoadResult(findings=[parse_error(path, out.logic_line, "`query` is not a string")])
+    if language not in LANGUAGES:
+        return LoadResult(findings=[parse_error(path, out.logic_line, f"unknown query language {language!r}")])
+    base = _query_line(text, "query")
+    sink = PredicateSink(query, base)
+    parse = _parser(language)
+    try:
+        if language == "eql":
+            from .event_query import EVENT_CATEGORY, parse_eql
+            node, event_type = parse_eql(query, sink)
+            out.logsource.category = EVENT_CATEGORY.get(event_type, event_type)
+        else:
+            node = parse(query, sink)
+        threat_query = rule.get("threat_query")
+        if isinstance(threat_query, str) and rule.get("threat_language") == "kuery":
+            # The indicator index's own filter: checked for errors, not an event predicate.
+            _parser("kuery")(threat_query, PredicateSink(threat_query))
+    except QueryError as e:
+        return LoadResult(findings=[parse_error(path, sink.line_at(e.offset), _describe(language, e))])
+    out.predicates = sink.predicates
+    out.tree = simplify(node)
+    if out.logsource.category in ("", "network_connection") and any(
+            p.field.startswith("dns.") for p in out.predicates):
+        out.logsource.category = "dns_query"  # DNS lookups are network events in ECS
+    elif not out.logsource.category:
+        out.logsource.category = _category_from_predicates(out)
+    return result
+
+
+def _describe(language: str, e: QueryError) -> str:
+    name = {"kuery": "KQL", "eql": "EQL", "esql": "ES|QL", "lucene": "Lucene"}[language]
+    where = f" at offset {e.offset}" if e.offset is not None else ""
+    reason = e.reason if e.reason.startswith(name) else f"{name}: {e.reason}"
+    construct = f" ({e.construct})" if e.construct and e.construct not in reason else ""
+    return f"{reason}{construct}{where}"
+
+
+def _category_from_predicates(rule: NormalizedRule) -> str:
+    """A KQL/ES|QL query names its event category in an `event.category` test."""
+    for i, p in enumerate(rule.predicates):
+        if p.field == "event.category" and p.op == "eq" and rule.polarity.get(i):
+            for v in p.values:
+                if v in CATEGORY_OF_EVENT:
+                    return CATEGORY_OF_EVENT[v]
+    return ""
+
+
+def _threat(threat: Any) -> tuple[list[str], list[str], dict[str, str]]:
+    techniques: set[str] = set()
+    tactics: set[str] = set()
+    names: dict[str, str] = {}
+    for entry in threat if isinstance(threat, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        tactic = entry.get("tactic")
+        if isinstance(tactic, dict) and tactic.get("name"):
+            tactics.add(str(tactic["name"]).lower().replace(" ", "-"))
+        for tech in entry.get("technique") or []:
+            if not isinstance(tech, dict) or not tech.get("id"):
+                continue
+            techniques.add(str(tech["id"]).upper())
+            names[str(tech["id"]).upper()] = str(tech.get("name") or "")
+            for sub in tech.get("subtechnique") or []:
+                if isinstance(sub, dict) and sub.get("id"):
+                    techniques.add(str(sub["id"]).upper())
+                    names[str(sub["id"]).upper()] = str(sub.get("name") or "")
+    return sorted(techniques), sorted(tactics), names
+
+
+def _new_terms(rule: dict) -> list[str]:
+    nt = rule.get("new_terms")
+    if isinstance(nt, dict) and isinstance(nt.get("value"), list):
+        return [str(v) for v in nt["value"]]
+    return []
+
+
+def _job(job: Any) -> str:
+    if isinstance(job, list):
+        return ", ".join(str(j) for j in job)
+    return str(job or "unnamed")

@@ -1,0 +1,288 @@
+"""Splunk security_content detection YAML to NormalizedRule.
+
+The detection's `search` is SPL; spl.py reads its filter stage with the repository's
+macros (security_content layout: <root>/detections/..., <root>/macros/*.yml).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from bisect import bisect_right
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from ..model.rule import LogSource, NormalizedRule
+from ..model.tree import simplify
+from .query import PredicateSink, QueryError
+from .result import LoadResult, no_logic, parse_error
+from .spl import Macro, parse_spl
+
+_TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
+# Not detections, though they carry a `search`.
+_NOT_DETECTIONS = {"baseline", "investigation"}
+
+
+def looks_like_splunk(data: Any) -> bool:
+    """A security_content detection: a mapping with `search` and `name`/`id`."""
+    return (isinstance(data, dict) and "search" in data and ("name" in data or "id" in data)
+            and "detection" not in data
+            and str(data.get("type") or "").lower() not in _NOT_DETECTIONS)
+
+
+class MacroTable(dict[str, Macro]):
+    """Macros by Splunk stanza name (`name`, or `name(n)` for n arguments).
+
+    `MacroTable(folder)` loads one folder of macro YAML files; `MacroTable.for_rule(path)`
+    finds the `macros/` folder beside an ancestor of the detection, loaded once per folder.
+    """
+
+    _by_folder: ClassVar[dict[str, "MacroTable"]] = {}
+    _by_dir: ClassVar[dict[str, str | None]] = {}
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        self.folder = str(folder) if folder is not None else None
+        if self.folder:
+            for name in sorted(os.listdir(self.folder)):
+                if name.endswith((".yml", ".yaml")):
+                    macro = _read_macro(os.path.join(self.folder, name))
+                    if macro is not None:
+                        self[macro.key] = macro
+
+    @classmethod
+    def for_rule(cls, path: str, folder: str | os.PathLike[str] | None = None) -> "MacroTable":
+        """The table for a detection file; an explicit `folder` wins over the search."""
+        found = str(folder) if folder is not None else cls._find(path)
+        if found is None:
+            return cls()
+        key = os.path.realpath(found)
+        if key not in cls._by_folder:
+            cls._by_folder[key] = cls(found)
+        return cls._by_folder[key]
+
+    @classmethod
+    def _find(cls, path: str) -> str | None:
+        start = os.path.dirname(os.path.abspath(path))
+        if start in cls._by_dir:
+            return cls._by_dir[start]
+        found = None
+        for parent in (Path(start), *Path(start).parents):
+            if (parent / "macros").is_dir():
+                found = str(parent / "macros")
+                break
+        cls._by_dir[start] = found
+        return found
+
+
+def _read_macro(path: str) -> Macro | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # a broken macro file: its calls count as unknown macros
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return None
+    name = re.sub(r"\(\d+\)$", "", data["name"].strip())
+    args = data.get("arguments") or []
+    return Macro(name, tuple(str(a) for a in args) if isinstance(args, list) else (),
+                 "" if data.get("definition") is None else str(data["definition"]))
+
+
+# -- log source ------------------------------------------------------------------
+
+# CIM data model (dataset) -> Sigma category.
+DATAMODEL_CATEGORY = {
+    "endpoint.processes": "process_creation",
+    "endpoint.filesystem": "file_event",
+    "endpoint.registry": "registry_event",
+    "endpoint.services": "service_creation",
+    "endpoint.ports": "network_connection",
+    "network_resolution": "dns_query",
+    "network_resolution.dns": "dns_query",
+    "network_traffic": "network_connection",
+    "network_traffic.all_traffic": "network_connection",
+    "authentication": "authentication",
+    "authentication.authentication": "authentication",
+    "web": "webserver",
+    "web.web": "webserver",
+    "web.proxy": "proxy",
+    "intrusion_detection": "ids",
+    "intrusion_detection.ids_attacks": "ids",
+}
+SYSMON_CATEGORY = {
+    1: "process_creation", 3: "network_connection", 5: "process_termination", 6: "driver_load",
+    7: "image_load", 8: "create_remote_thread", 9: "raw_access_thread", 10: "process_access",
+    11: "file_event", 12: "registry_add", 13: "registry_set", 14: "registry_rename",
+    15: "create_stream_hash", 17: "pipe_created", 18: "pipe_created", 19: "wmi_event",
+    20: "wmi_event", 21: "wmi_event", 22: "dns_query", 23: "file_delete", 25: "process_tampering",
+    26: "file_delete", 29: "file_executable_detected",
+}
+# data_source name prefix -> (product, category, service)
+DATA_SOURCE = [
+    ("Windows Event Log Security 4688", ("windows", "process_creation", "")),
+    ("Powershell Script Block Logging 4104", ("windows", "ps_script", "")),
+    ("CrowdStrike ProcessRollup2", ("", "process_creation", "")),
+    ("Windows Event Log Security", ("windows", "", "security")),
+    ("Windows Security", ("windows", "", "security")),
+    ("Windows Event Log System", ("windows", "", "system")),
+    ("Windows Event Log Application", ("windows", "", "application")),
+    ("Windows Event Log Defender", ("windows", "", "windefend")),
+    ("Linux Auditd", ("linux", "", "auditd")),
+    ("AWS CloudTrail", ("aws", "", "cloudtrail")),
+    ("Azure Active Directory", ("azure", "", "")),
+    ("O365", ("m365", "", "")),
+    ("Office 365", ("m365", "", "")),
+    ("Okta", ("okta", "", "okta")),
+    ("Kubernetes Audit", ("kubernetes", "", "audit")),
+    ("GitHub", ("github", "", "audit")),
+    ("Google Workspace", ("google_workspace", "", "")),
+    ("G Suite", ("google_workspace", "", "")),
+]
+
+
+# Source macro a search starts from -> (product, category, service), when nothing else says.
+MACRO_LOGSOURCE = {
+    "wineventlog_security": ("windows", "", "security"),
+    "wineventlog_system": ("windows", "", "system"),
+    "powershell": ("windows", "ps_script", ""),
+    "cloudtrail": ("aws", "", "cloudtrail"),
+    "amazon_security_lake": ("aws", "", ""),
+    "o365_management_activity": ("m365", "", ""),
+    "okta": ("okta", "", "okta"),
+    "google_gcp_pubsub_message": ("gcp", "", ""),
+    "kube_audit": ("kubernetes", "", "audit"),
+    "aws_cloudwatchlogs_eks": ("kubernetes", "", "audit"),
+    "zscaler_proxy": ("", "proxy", ""),
+    "stream_http": ("", "proxy", ""),
+    "stream_dns": ("", "dns", ""),
+}
+
+
+def logsource_for(datamodel: str | None, data_sources: list[str], macros: list[str] = ()) -> LogSource:
+    """The Sigma-style log source of a detection: from its data model, else its data
+    sources, else the source macro it starts from."""
+    if datamodel:
+        dm = datamodel.lower()
+        return LogSource("", DATAMODEL_CATEGORY.get(dm) or DATAMODEL_CATEGORY.get(dm.split(".")[0])
+                         or dm.split(".")[0])
+    fallback: LogSource | None = None
+    for name in data_sources:
+        m = re.match(r"Sysmon(?: for (Linux))? EventID (\d+)", name)
+        if m and int(m.group(2)) in SYSMON_CATEGORY:
+            return LogSource("linux" if m.group(1) else "windows", SYSMON_CATEGORY[int(m.group(2))])
+        for prefix, (product, category, service) in DATA_SOURCE:
+            if name.startswith(prefix):
+                if category:
+                    return LogSource(product, category, service)
+                fallback = fallback or LogSource(product, category, service)
+                break
+    if fallback is None:
+        hit = next((MACRO_LOGSOURCE[m] for m in macros if m in MACRO_LOGSOURCE), None)
+        fallback = LogSource(*hit) if hit else None
+    return fallback or LogSource()
+
+
+# -- loading ---------------------------------------------------------------------
+
+def load_splunk(path: str, data: dict, text: str, macros: MacroTable | dict[str, Macro]) -> LoadResult:
+    """One detection: its metadata and the predicates of its search's filter stage."""
+    line = _key_line(text, "name") or 1
+    search_line = _key_line(text, "search") or line
+    try:
+        return _load(path, data, text, macros, line, search_line)
+    except RecursionError:
+        return LoadResult(findings=[parse_error(path, search_line, "SPL: search nests too deeply")])
+    except Exception as e:  # last resort: one bad file must not end the run
+        return LoadResult(findings=[parse_error(
+            path, search_line, f"internal error while loading: {type(e).__name__}: {e}")])
+
+
+def _load(path: str, data: dict, text: str, macros: dict[str, Macro], line: int,
+          search_line: int) -> LoadResult:
+    search = data.get("search")
+    if not isinstance(search, str):
+        return LoadResult(findings=[parse_error(path, search_line, "`search` is not a string")])
+    sink = _LineSink(search, text, search_line)
+    try:
+        node, info = parse_spl(search, sink, macros)
+    except QueryError as e:
+        return LoadResult(findings=[parse_error(path, sink.line_at(e.offset), _describe(e))])
+    rid = str(data.get("id") or "")
+    tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
+    attack = tags.get("mitre_attack_id") or []
+    sources = data.get("data_source") or []
+    sources = [str(s) for s in sources] if isinstance(sources, list) else [str(sources)]
+    rtype = str(data.get("type") or "")
+    out = NormalizedRule(
+        key=rid or f"{path}#0", id=rid, title=str(data.get("name") or ""), vendor="splunk",
+        path=path, line=line, logic_line=search_line,
+        techniques=sorted({str(t).strip().upper() for t in (attack if isinstance(attack, list) else [attack])
+                           if _TECHNIQUE.match(str(t).strip().upper())}),
+        logsource=logsource_for(info["datamodel"], sources, info["macros"]),
+        predicates=sink.predicates, tree=simplify(node), kind="rule",
+        level=rtype.lower(), status=str(data.get("status") or ""),
+        extra={
+            "type": rtype, "datamodel": info["datamodel"], "filter_macro": info["filter_macro"],
+            "unknown_macros": info["unknown_macros"], "data_source": sources,
+            "aggregation": info["aggregation"], "filter_predicates": info["filter_predicates"],
+            **({"confidence": tags["confidence"]} if "confidence" in tags else {}),
+        },
+    )
+    result = LoadResult(rules=[out])
+    if not out.predicates:
+        result.findings.append(no_logic(path, search_line, rid, "the search has no filter the analysis can read"))
+    return result
+
+
+def _describe(e: QueryError) -> str:
+    reason = e.reason if e.reason.startswith("SPL") else f"SPL: {e.reason}"
+    construct = f" ({e.construct})" if e.construct and e.construct not in reason else ""
+    where = f" at offset {e.offset}" if e.offset is not None else ""
+    return f"{reason}{construct}{where}"
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """Line of a top-level key (column 0), found in the raw text."""
+    m = re.search(rf"^{key}[ \t]*:", text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+class _LineSink(PredicateSink):
+    """Maps offsets in the parsed `search` value to file lines.
+
+    YAML folds a quoted multi-line scalar into one line, so counting newlines in the
+    value is wrong; instead each source line's first characters are found in the value.
+    """
+
+    def __init__(self, value: str, text: str, key_line: int) -> None:
+        super().__init__(value, key_line)
+        self.starts, self.lines = [0], [key_line]
+        raw = text.splitlines()[key_line - 1:]
+        if not raw:
+            return
+        head = raw[0].split(":", 1)[1].strip() if ":" in raw[0] else ""
+        if head[:1] in ("|", ">"):
+            self.lines[0] = key_line + 1
+        cursor = 0
+        for i, src in enumerate(raw[1:], start=1):
+            if src[:1] not in (" ", "\t", ""):
+                break  # the next top-level key
+            content = src.strip().replace("''", "'")
+            probe = content.rstrip("'\"")[:16]  # without the scalar's closing quote
+            if not probe:
+                continue
+            at = value.find(probe, cursor)
+            if at < 0:
+                continue  # escapes changed the text: the previous line keeps the span
+            if at > self.starts[-1]:
+                self.starts.append(at)
+                self.lines.append(key_line + i)
+            cursor = at + max(1, len(content) - 4)
+
+    def line_at(self, offset: int | None) -> int | None:
+        if offset is None:
+            return self.lines[0]
+        return self.lines[max(0, bisect_right(self.starts, offset) - 1)]
