@@ -19,8 +19,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lint.loaders.result import PARSE_ERROR  # noqa: E402
-from lint.loaders.splunk import MacroTable, load_splunk, looks_like_splunk  # noqa: E402
+from rulelint.loaders.result import PARSE_ERROR  # noqa: E402
+from rulelint.loaders.splunk import MacroTable, load_splunk, looks_like_splunk  # noqa: E402
 
 
 def main() -> int:

@@ -9,14 +9,22 @@ from dataclasses import dataclass
 from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey, Predicate
 
-# Fields that route or classify events rather than describe what happened:
-# a predicate on them says which log to read, not what to find in it.
-DEFAULT_GENERIC_FIELDS = (
-    "event.type", "event.category", "event.kind", "event.outcome", "event.module",
-    "event.dataset", "data_stream.dataset", "data_stream.namespace", "host.os.type",
-    "host.os.family", "host.os.platform", "os.type", "agent.type", "Channel", "winlog.channel",
-    "sourcetype", "source", "index",
+# Fields that classify events rather than describe what happened: any of their
+# values covers a large share of all events (`event.type: start` is every process
+# start), so a test on them is common whatever its reach in the corpus at hand.
+DEFAULT_BROAD_FIELDS = (
+    "event.type", "event.category", "event.kind", "event.outcome", "host.os.type",
+    "host.os.family", "host.os.platform", "os.type", "agent.type",
 )
+# Fields that route a query to a log (`sourcetype`, `data_stream.dataset`): they say
+# which log to read, not what to find in it, so they never make two rules peers nor
+# count as a missing exclusion; whether a value is common is left to its reach
+# (`sourcetype=pwsh:driverinventory` names one rare feed).
+DEFAULT_ROUTING_FIELDS = (
+    "event.module", "event.dataset", "data_stream.dataset", "data_stream.namespace",
+    "Channel", "winlog.channel", "sourcetype", "source", "index", "eventtype",
+)
+DEFAULT_GENERIC_FIELDS = DEFAULT_BROAD_FIELDS + DEFAULT_ROUTING_FIELDS
 # Not listed on purpose: EventID, EventType, event.action, event.code, Provider_Name.
 # Their values name one kind of event (Okta's `zone.deactivate`, EventID 5012);
 # they are judged by reach like any other field.
@@ -29,7 +37,8 @@ GENERIC_OPS = ("exists", "is_null")
 class CommonnessOptions:
     min_reach: int = 3
     common_share: float = 0.005
-    generic_fields: tuple[str, ...] = DEFAULT_GENERIC_FIELDS
+    broad_fields: tuple[str, ...] = DEFAULT_BROAD_FIELDS
+    routing_fields: tuple[str, ...] = DEFAULT_ROUTING_FIELDS
     short_value: int = 3
 
 
@@ -39,22 +48,37 @@ class Commonness:
     def __init__(self, index: CorpusIndex, options: CommonnessOptions | None = None):
         self.index = index
         self.options = options or CommonnessOptions()
-        self._generic = {f.casefold() for f in self.options.generic_fields}
+        self._broad = {f.casefold() for f in self.options.broad_fields}
+        self._generic = self._broad | {f.casefold() for f in self.options.routing_fields}
+        self._generic_memo: dict[IndicatorKey, bool] = {}
+        self._broad_memo: dict[IndicatorKey, bool] = {}
         self.threshold = max(self.options.min_reach, math.ceil(self.options.common_share * len(index)))
 
     def is_generic(self, key: IndicatorKey) -> bool:
-        return key.field.casefold() in self._generic or key.op in GENERIC_OPS
+        try:
+            return self._generic_memo[key]
+        except KeyError:
+            g = self._generic_memo[key] = key.field.casefold() in self._generic or key.op in GENERIC_OPS
+            return g
 
     def others(self, key: IndicatorKey, rule_key: str) -> int:
         """Reach among other rules (a rule is never its own evidence)."""
         return self.index.reach(key, exclude=rule_key)
 
+    def is_broad(self, key: IndicatorKey) -> bool:
+        """An event-class field or a presence test: common whatever the corpus says."""
+        try:
+            return self._broad_memo[key]
+        except KeyError:
+            b = self._broad_memo[key] = key.field.casefold() in self._broad or key.op in GENERIC_OPS
+            return b
+
     def is_common(self, key: IndicatorKey, rule_key: str) -> bool:
-        return self.is_generic(key) or self.others(key, rule_key) >= self.threshold
+        return self.is_broad(key) or self.others(key, rule_key) >= self.threshold
 
     def value_score(self, key: IndicatorKey, rule_key: str) -> float:
         """0 (specific to this rule) .. 1 (matches almost anything)."""
-        if self.is_generic(key):
+        if self.is_broad(key):
             return 1.0
         r = self.others(key, rule_key)
         score = r / (r + self.threshold)
@@ -82,4 +106,4 @@ class Commonness:
         return len(both)
 
     def loosest_key(self, pred: Predicate, rule_key: str) -> IndicatorKey:
-        return max(pred.keys(), key=lambda k: (self.is_generic(k), self.others(k, rule_key)))
+        return max(pred.keys(), key=lambda k: (self.is_broad(k), self.others(k, rule_key)))

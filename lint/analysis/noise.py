@@ -6,6 +6,8 @@ level, status, false-positive notes, folder or building-block flag.
 Model: each AND-branch fires about as often as its most specific positive
 predicate allows (each further predicate can at most halve that), and each
 exclusion trims it a little; the rule fires if any branch does (noisy-OR).
+A rule that decides beyond its query (new terms, a threshold, an indicator
+match) fires on far fewer events than its filter matches: half the score.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .commonness import Commonness
 EXCLUSION_FACTOR = 0.9
 EXCLUSION_FLOOR = 0.6
 NO_LOGIC_SCORE = 0.5  # rules whose logic we cannot see (correlations without resolvable rules)
+BEYOND_QUERY_FACTOR = 0.5
 
 
 def branch_scores(rule: NormalizedRule, common: Commonness) -> list[float]:
@@ -46,4 +49,7 @@ def noise_score(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] 
     quiet = 1.0
     for s in scores:
         quiet *= 1.0 - s
-    return round(min(1.0, max(0.0, 1.0 - quiet)), 3)
+    score = 1.0 - quiet
+    if rule.beyond_query:
+        score *= BEYOND_QUERY_FACTOR
+    return round(min(1.0, max(0.0, score)), 3)

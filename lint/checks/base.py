@@ -27,14 +27,19 @@ class Context:
     index: CorpusIndex
     common: Commonness
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Per-run memo for derived per-rule views checks share (keyed by a tag and rule key).
-    memo: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Per-run memo for derived per-rule views checks share: tag -> rule key -> value.
+    memo: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def table(self, tag: str) -> dict[str, Any]:
+        """The memo of one derived view; hot loops look values up here directly."""
+        return self.memo.setdefault(tag, {})
 
     def remember(self, tag: str, key: str, compute: Callable[[], Any]) -> Any:
+        memo = self.table(tag)
         try:
-            return self.memo[(tag, key)]
+            return memo[key]
         except KeyError:
-            value = self.memo[(tag, key)] = compute()
+            value = memo[key] = compute()
             return value
 
     def option(self, check: "Check", name: str) -> Any:

@@ -18,17 +18,19 @@ def _describe(rule: NormalizedRule, key: IndicatorKey, ctx: Context) -> str:
     written = rule.written(key)
     what = "it" if written == key else key.display()
     evidence = f"{plural(n, 'rule')} {'uses' if n == 1 else 'use'} {what}"
-    if ctx.common.is_generic(key):
+    if ctx.common.is_broad(key):
         kind = "a presence test" if key.op in ("exists", "is_null") else "an event-type field"
         evidence = f"{kind}; {evidence}"
     return f"{written.display()} ({evidence})"
 
 
 def _trivial(rule: NormalizedRule, exclusion) -> bool:
-    """An exclusion that only drops events with an empty or missing field."""
+    """An exclusion that only drops events with an empty or missing field (`not
+    field is null`, `not field = ''`); `not field exists` selects events lacking
+    it, which is logic of its own."""
     for i in leaves(exclusion):
         p = rule.predicates[i]
-        if not (p.op in ("is_null", "exists") or (p.op == "eq" and all(v in ("", "-") for v in p.values))):
+        if not (p.op == "is_null" or (p.op == "eq" and all(v in ("", "-") for v in p.values))):
             return False
     return True
 
@@ -41,6 +43,10 @@ def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[In
         if not b.positive:
             continue
         preds = [rule.predicates[i] for i in sorted(b.positive)]
+        # A test on an aggregate (`count >= 5` after STATS) narrows the branch in a way
+        # reach cannot judge.
+        if any("computed" in p.notes for p in preds):
+            continue
         if not all(ctx.common.predicate_is_common(p, rule.key) for p in preds):
             continue
         keys = list(dict.fromkeys(ctx.common.loosest_key(p, rule.key) for p in preds))
@@ -48,7 +54,7 @@ def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[In
         if ident in seen:
             continue
         seen.add(ident)
-        specific = [k for k in keys if not ctx.common.is_generic(k)]
+        specific = [k for k in keys if not ctx.common.is_broad(k)]
         together = ctx.common.together(specific, rule.key) if len(specific) > 1 else 0
         # Two common indicators on different fields narrow each other, unless
         # the corpus shows the pair is itself common.
@@ -64,7 +70,8 @@ def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[In
 
 
 def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
-    if rule.kind != "rule":
+    # A new-terms, threshold or indicator-match rule fires on what it adds to its query.
+    if rule.kind != "rule" or rule.beyond_query:
         return
     limit = ctx.option(check, "max_per_rule")
     for n, (keys, together, line) in enumerate(noisy_branches(rule, ctx)):
@@ -81,7 +88,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
         yield check.finding(
             rule, msg, line,
             indicators=[{"field": k.field, "op": k.op, "value": k.value, "reach": ctx.index.reach(k),
-                         "generic": ctx.common.is_generic(k)} for k in keys],
+                         "generic": ctx.common.is_broad(k)} for k in keys],
             together=together, threshold=ctx.common.threshold,
         )
 

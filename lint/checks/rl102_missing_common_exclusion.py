@@ -20,10 +20,13 @@ ROUTING_FIELDS = frozenset(f.casefold() for f in (
 ))
 
 
-def _activity_fields(rule: NormalizedRule, ctx: Context) -> set[str]:
-    return ctx.remember("activity-fields", rule.key, lambda: {
-        k.field for k in rule.positive_keys()
-        if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS})
+def _activity_fields(rule: NormalizedRule, ctx: Context) -> frozenset[str]:
+    return frozenset(k.field for k in rule.positive_keys()
+                     if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS)
+
+
+def _routing(rule: NormalizedRule) -> frozenset[IndicatorKey]:
+    return frozenset(k for k in rule.positive_keys() if k.field.casefold() in ROUTING_FIELDS)
 
 
 def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
@@ -32,33 +35,36 @@ def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
     if rule.logsource.key() == "(any)":
         return []
     same_source = ctx.remember("same-source", rule.logsource.key(), lambda: ctx.index.same_source(rule))
+    fields_of, routing_of = ctx.table("activity-fields"), ctx.table("routing")
     own_fields = _activity_fields(rule, ctx)
     own_routing = _routing(rule)
     # Sharing `\\cmd.exe` says nothing about sharing an activity: only uncommon indicators link peers.
     own_specific = [k for k in rule.positive_keys()
                     if k.field.casefold() not in ROUTING_FIELDS and not ctx.common.is_common(k, rule.key)]
     sharing = ctx.index.rules_sharing_indicators(rule, own_specific)
-    by_technique: set[str] = set()
+    candidates = set(sharing)
     for t in rule.techniques:
-        by_technique |= ctx.index.by_technique.get(t, set())
+        candidates |= ctx.index.by_technique.get(t, set())
     out = []
-    for key in sorted((set(sharing) | by_technique) & same_source):
+    for key in sorted(candidates & same_source):
         other = ctx.index.rules[key]
         if key == rule.key or (rule.id and other.id == rule.id) or other.kind != "rule":
             continue
-        if not (sharing.get(key) or own_fields & _activity_fields(other, ctx)):
-            continue
+        if not sharing.get(key):
+            fields = fields_of.get(key)
+            if fields is None:
+                fields = fields_of[key] = _activity_fields(other, ctx)
+            if not own_fields & fields:
+                continue
         # On a mixed log (Windows Security) two rules reading different event ids are
         # about different events whatever else they share.
-        other_routing = ctx.remember("routing", other.key, lambda: _routing(other))
+        other_routing = routing_of.get(key)
+        if other_routing is None:
+            other_routing = routing_of[key] = _routing(other)
         if own_routing and other_routing and not own_routing & other_routing:
             continue
         out.append(other)
     return out
-
-
-def _routing(rule: NormalizedRule) -> set:
-    return {k for k in rule.positive_keys() if k.field.casefold() in ROUTING_FIELDS}
 
 
 def pinned_values(rule: NormalizedRule) -> dict[str, list[IndicatorKey]]:
@@ -101,18 +107,15 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     if len(group) < min_peers:
         return
     counts: Counter[IndicatorKey] = Counter()
-    holders: dict[IndicatorKey, list[NormalizedRule]] = {}
     for peer in group:
-        for k in peer.excluded_keys():
-            counts[k] += 1
-            holders.setdefault(k, []).append(peer)
+        counts.update(peer.excluded_keys())
     own = rule.positive_keys() | rule.excluded_keys()
     need = max(min_peers, ctx.option(check, "min_share") * len(group))
     pinned = pinned_values(rule)
+    frequent = [(k, n) for k, n in counts.items() if n >= need]
     missing = [
-        (k, n) for k, n in sorted(counts.items(), key=lambda kn: (-kn[1], kn[0]))
-        if n >= need and k not in own and not ctx.common.is_generic(k)
-        and relevant(k, pinned) and not handled(k, rule)
+        (k, n) for k, n in sorted(frequent, key=lambda kn: (-kn[1], kn[0]))
+        if k not in own and not ctx.common.is_generic(k) and relevant(k, pinned) and not handled(k, rule)
     ]
     if not missing:
         return
@@ -123,7 +126,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
            f"{listed}{more}.")
     related_rules: dict[str, NormalizedRule] = {}
     for k, _ in shown:
-        for p in holders[k]:
+        for p in (peer for peer in group if k in peer.excluded_keys()):
             related_rules.setdefault(p.key, p)
     f = check.finding(
         rule, msg, rule.logic_line or rule.line,

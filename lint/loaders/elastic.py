@@ -6,7 +6,8 @@ import re
 from typing import Any, Callable
 
 from ..model.rule import LogSource, NormalizedRule
-from ..model.tree import Node, simplify
+from ..model.tree import And, Node, Not, simplify
+from .lucene import wildcard_parts
 from .query import PredicateSink, QueryError
 from .result import LoadResult, no_logic, parse_error
 
@@ -82,6 +83,7 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
             "new_terms_fields": _new_terms(rule), "threshold": rule.get("threshold"),
         }.items() if v},
     )
+    out.beyond_query = _beyond_query(rtype, rule)
     result = LoadResult(rules=[out])
     query = rule.get("query")
     if rtype == "machine_learning" or query is None:
@@ -110,6 +112,10 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
             _parser("kuery")(threat_query, PredicateSink(threat_query))
     except QueryError as e:
         return LoadResult(findings=[parse_error(path, sink.line_at(e.offset), _describe(language, e))])
+    m = re.search(r"^\[\[rule\.filters\]\]", text, re.M)
+    filters = _filters(rule.get("filters"), sink, text.count("\n", 0, m.start()) + 1 if m else None)
+    if filters:
+        node = And([n for n in (node, *filters) if n is not None])
     out.predicates = sink.predicates
     out.tree = simplify(node)
     if out.logsource.category in ("", "network_connection") and any(
@@ -171,3 +177,44 @@ def _job(job: Any) -> str:
     if isinstance(job, list):
         return ", ".join(str(j) for j in job)
     return str(job or "unnamed")
+
+
+def _beyond_query(rtype: str, rule: dict) -> str:
+    """What a rule type adds to its query's filter, in words."""
+    if rtype == "new_terms":
+        return f"new terms of {', '.join(_new_terms(rule)) or 'a field'}"
+    if rtype == "threshold":
+        th = rule.get("threshold") if isinstance(rule.get("threshold"), dict) else {}
+        by = th.get("field") or []
+        by = ", ".join(by) if isinstance(by, list) else str(by)
+        return f"at least {th.get('value', '?')} events" + (f" by {by}" if by else "")
+    if rtype == "threat_match":
+        return "a match against threat indicators"
+    return ""
+
+
+def _filters(filters: Any, sink: PredicateSink, line: int | None) -> list[Node]:
+    """Kibana filters stored beside the query (`[[rule.filters]]`): query-DSL `exists`
+    and `wildcard` clauses, each ANDed with the query, `meta.negate` as NOT."""
+    out: list[Node] = []
+    for flt in filters if isinstance(filters, list) else []:
+        if not isinstance(flt, dict):
+            continue
+        meta = flt.get("meta") if isinstance(flt.get("meta"), dict) else {}
+        if meta.get("disabled"):
+            continue
+        query = flt.get("query") if isinstance(flt.get("query"), dict) else flt
+        node = None
+        if isinstance(query.get("exists"), dict) and query["exists"].get("field"):
+            node = sink.add(str(query["exists"]["field"]), "exists", [""])
+        elif isinstance(query.get("wildcard"), dict) and len(query["wildcard"]) == 1:
+            (field, spec), = query["wildcard"].items()
+            spec = spec if isinstance(spec, dict) else {"value": spec}
+            node = sink.add_pattern(str(field), wildcard_parts(str(spec.get("value", ""))),
+                                    case_sensitive=not spec.get("case_insensitive"))
+        if node is None:
+            continue
+        if line is not None:
+            sink.predicates[-1].line = line
+        out.append(Not(node) if meta.get("negate") else node)
+    return out

@@ -63,11 +63,12 @@ class _Walker:
                 parts.append(self.sink.add(field, "le" if n.include_high else "lt", [high], offset=n.pos))
             return group(And, parts)
         if isinstance(n, t.Word):
-            return self.sink.add_pattern(field, _pattern(n.value), offset=n.pos)
+            return self.sink.add_pattern(field, wildcard_parts(n.value), offset=n.pos)
         return None
 
 
-def _pattern(word: str) -> list[PatternPart]:
+def wildcard_parts(word: str) -> list[PatternPart]:
+    """A Lucene/query-DSL wildcard term: `*` and `?` are wildcards, a backslash escapes."""
     parts: list[PatternPart] = []
     buf = []
     it = iter(word)

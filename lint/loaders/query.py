@@ -42,7 +42,9 @@ class PredicateSink:
             return None
         if offset is None:
             return self.base_line
-        return self.base_line + self.text.count("\n", 0, max(0, offset))
+        # An error at the very end belongs to the last line with text on it.
+        end = len(self.text.rstrip())
+        return self.base_line + self.text.count("\n", 0, max(0, min(offset, end)))
 
     def add(
         self,

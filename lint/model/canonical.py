@@ -77,8 +77,10 @@ def _set(p: Predicate, written: str, field: str, op: str, vals: list[tuple[str, 
     natives = {}
     for v, nk in vals:
         natives.setdefault(v, nk)  # two written forms of one value keep the first
-    p.native = tuple(natives[v] for v in p.values)
     p._keys = None
+    native = tuple(natives[v] for v in p.values)
+    # Most predicates are written in canonical terms already: keep only real differences.
+    p.native = () if native == p.keys() else native
 
 
 def _split_leaves(node: Node | None, splits: dict[int, list[int]]) -> Node | None:

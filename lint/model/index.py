@@ -40,6 +40,7 @@ class CorpusIndex:
         self.by_logsource: dict[str, set[str]] = defaultdict(set)
         self.by_category: dict[str, set[str]] = defaultdict(set)
         self.by_id: dict[str, str] = {}
+        self._reach: dict[IndicatorKey, int] = {}
         self.by_name: dict[str, str] = {}
         for r in self.rules.values():
             self._add(r)
@@ -73,12 +74,16 @@ class CorpusIndex:
 
     def reach(self, key: IndicatorKey, exclude: str | None = None) -> int:
         """Distinct rules using the indicator, positive or excluded (optionally not counting one rule)."""
-        u = self.usage.get(key)
-        if u is None:
-            return 0
-        n = len(u.positive) + len(u.excluded) - len(u.positive & u.excluded)
-        if exclude is not None and (exclude in u.positive or exclude in u.excluded):
-            n -= 1
+        n = self._reach.get(key)
+        if n is None:
+            u = self.usage.get(key)
+            if u is None:
+                return 0
+            n = self._reach[key] = len(u.positive | u.excluded)
+        if exclude is not None:
+            u = self.usage[key]
+            if exclude in u.positive or exclude in u.excluded:
+                n -= 1
         return n
 
     def aliases(self, key: IndicatorKey) -> list[str]:
@@ -145,14 +150,13 @@ class CorpusIndex:
         return g
 
     def rules_sharing_indicators(self, rule: NormalizedRule, keys: Iterable[IndicatorKey]) -> Counter:
-        """Other rules using any of `keys`, walked through the graph, with how many they share."""
-        g = self.graph
+        """Other rules using any of `keys`, with how many they share: the rule's
+        neighbours through indicator nodes of the graph, read from the usage table
+        (the same edges, without building the graph)."""
         shared: Counter = Counter()
         for k in keys:
-            node = ("indicator", k)
-            if node not in g:
-                continue
-            for nb in g.neighbors(node):
-                if nb[0] == "rule" and nb[1] != rule.key:
-                    shared[nb[1]] += 1
+            u = self.usage.get(k)
+            if u is not None:
+                shared.update(u.positive | u.excluded)
+        shared.pop(rule.key, None)
         return shared

@@ -37,6 +37,9 @@ class NormalizedRule:
     tree: Node | None = None
     kind: str = "rule"  # rule | correlation | filter
     references: list[str] = field(default_factory=list)  # rules a correlation builds on
+    # What decides beyond the query's filter ("new_terms on user.name", "threshold"):
+    # such a rule fires on far fewer events than its predicates alone match.
+    beyond_query: str = ""
     # Metadata kept for display only; analysis must never read these (noise_score contract).
     level: str = ""
     status: str = ""

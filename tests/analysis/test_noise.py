@@ -114,17 +114,31 @@ def test_threshold_defaults_and_empty_corpus():
         IndicatorKey("event.category", "eq", "process"),
         IndicatorKey("EVENT.TYPE", "eq", "start"),  # field names compare case-folded
         IndicatorKey("host.os.type", "eq", "windows"),
-        IndicatorKey("Channel", "eq", "security"),
-        IndicatorKey("sourcetype", "eq", "xmlwineventlog"),
         IndicatorKey("Image", "exists", ""),
         IndicatorKey("CommandLine", "is_null", ""),
     ],
 )
-def test_generic_indicators_are_always_common(key):
+def test_broad_indicators_are_always_common(key):
     c = Commonness(CorpusIndex([]))  # nobody uses them
-    assert c.is_generic(key)
+    assert c.is_generic(key) and c.is_broad(key)
     assert c.is_common(key, "any-rule")
     assert c.value_score(key, "any-rule") == 1.0
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        IndicatorKey("Channel", "eq", "security"),
+        IndicatorKey("sourcetype", "eq", "pwsh:driverinventory"),
+        IndicatorKey("data_stream.dataset", "eq", "crowdstrike.alert"),
+    ],
+)
+def test_routing_fields_are_generic_but_judged_by_reach(key):
+    """They never make peers nor missing exclusions, but a rare feed is not common."""
+    c = Commonness(CorpusIndex([]))
+    assert c.is_generic(key) and not c.is_broad(key)
+    assert not c.is_common(key, "any-rule")
+    assert c.value_score(key, "any-rule") == 0.0
 
 
 @pytest.mark.parametrize(
@@ -144,9 +158,10 @@ def test_event_names_are_not_generic(key):
 
 
 def test_generic_fields_come_from_options():
-    opts = CommonnessOptions(generic_fields=("Image",))
+    opts = CommonnessOptions(broad_fields=("Image",), routing_fields=("CommandLine",))
     c = Commonness(CorpusIndex([]), opts)
-    assert c.is_generic(CMD)
+    assert c.is_broad(CMD) and c.is_generic(CMD)
+    assert c.is_generic(IndicatorKey("CommandLine", "eq", "x")) and not c.is_broad(IndicatorKey("CommandLine", "eq", "x"))
     assert not c.is_generic(IndicatorKey("event.type", "eq", "start"))
 
 
@@ -413,3 +428,51 @@ def test_noise_score_ignores_metadata_path_and_building_block(peers, with_id):
 
     # Each in its own copy of the corpus.
     assert score_in(noisy, peers) == score_in(quiet, peers) == s_quiet
+
+
+_ELASTIC = """\
+[metadata]
+maturity = "{maturity}"
+
+[rule]
+name = "cmd with whoami"
+rule_id = "7e3f0c2a-0000-4000-8000-0000000000e1"
+severity = "{severity}"
+false_positives = [{fps}]
+{bb}
+type = "query"
+language = "kuery"
+query = '''
+process.name:cmd.exe and process.command_line:*whoami*
+'''
+"""
+
+
+def test_elastic_noise_ignores_severity_maturity_false_positives_and_building_block(peers, tmp_path):
+    from rulelint.loaders import load_file
+
+    quiet_dir, noisy_dir = tmp_path / "rules", tmp_path / "rules_building_block"
+    quiet_dir.mkdir()
+    noisy_dir.mkdir()
+    (quiet_dir / "a.toml").write_text(_ELASTIC.format(maturity="production", severity="low", fps="", bb=""))
+    (noisy_dir / "a.toml").write_text(_ELASTIC.format(
+        maturity="development", severity="critical", fps='"admins", "updates"', bb='building_block_type = "default"'))
+    [quiet] = load_file(str(quiet_dir / "a.toml")).rules
+    [noisy] = load_file(str(noisy_dir / "a.toml")).rules
+    assert (quiet.level, quiet.status) != (noisy.level, noisy.status)
+    assert noisy.extra.get("building_block") == "default"
+    import copy
+
+    from rulelint.model.canonical import canonicalize
+
+    canonical_peers = copy.deepcopy(list(peers))
+    for p in canonical_peers:
+        canonicalize(p)  # the peers test `\cmd.exe` as Sigma writes it: make them comparable
+    assert score_in(quiet, canonical_peers) == score_in(noisy, canonical_peers) > 0.0
+
+
+def test_rules_deciding_beyond_their_query_score_half(peers):
+    rule = load("rules/x/cmd_alone.yml", rule_text(77, "  selection:\n    Image|endswith: '\\cmd.exe'\n", "selection"))
+    base = score_in(rule, peers)
+    rule.beyond_query = "new terms of user.name"
+    assert abs(score_in(rule, peers) - base * 0.5) <= 0.001

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lint.loaders.query import PredicateSink, QueryError
-from lint.loaders.spl import MAX_MACRO_DEPTH, Macro, parse_spl
-from lint.model.tree import And, Leaf, Node, Not, simplify
+from rulelint.loaders.query import PredicateSink, QueryError
+from rulelint.loaders.spl import MAX_MACRO_DEPTH, Macro, parse_spl
+from rulelint.model.tree import And, Leaf, Node, Not, simplify
 
 
 def parse(text: str, macros: dict | None = None):

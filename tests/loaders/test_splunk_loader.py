@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lint.loaders.splunk import MacroTable, load_splunk, logsource_for, looks_like_splunk
-from lint.model.rule import LogSource
-from lint.model.tree import And, Leaf, Node, Not
+from rulelint.loaders.splunk import MacroTable, load_splunk, logsource_for, looks_like_splunk
+from rulelint.model.rule import LogSource
+from rulelint.model.tree import And, Leaf, Node, Not
 
 DETECTION = """\
 name: Suspicious Whoami
