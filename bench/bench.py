@@ -3,7 +3,7 @@
 
     python bench/bench.py [CORPUS] [--runs N]
 
-CORPUS defaults to ../shared/corpus/sigma. Each scenario runs the installed
+CORPUS defaults to ../shared/corpus (Sigma, Elastic and Splunk). Each scenario runs the installed
 `rulelint` as a fresh process (what a user waits for), `--runs` times, and
 reports the median and the best wall time; a stage breakdown comes from one
 in-process run. There is no persistent cache yet, so every run is cold.
@@ -18,10 +18,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus" / "sigma"
+DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus"
 
 
 def rulelint_cmd() -> list[str]:
@@ -44,9 +45,8 @@ def timed(cmd: list[str], runs: int) -> tuple[float, float, int]:
 
 def stages(corpus: str) -> list[tuple[str, float, str]]:
     """One in-process run split by stage."""
-    from rulelint.engine import Settings, commonness_for
+    from rulelint.engine import Settings, commonness_for, judge
     from rulelint.checks import CHECKS, Context
-    from rulelint.analysis.noise import noise_score
     from rulelint.loaders import discover, load_paths
     from rulelint.model.index import CorpusIndex
 
@@ -56,26 +56,20 @@ def stages(corpus: str) -> list[tuple[str, float, str]]:
     out.append(("discover", time.perf_counter() - t, f"{len(files)} files"))
     t = time.perf_counter()
     loaded = load_paths(files)
-    out.append(("load + parse", time.perf_counter() - t, f"{len(loaded.rules)} rules, {len(loaded.findings)} parse errors"))
+    errors = sum(1 for f in loaded.findings if f.name == "parse-error")
+    vendors = ", ".join(f"{n} {v}" for v, n in sorted(Counter(r.vendor for r in loaded.rules).items()))
+    out.append(("load + parse", time.perf_counter() - t, f"{len(loaded.rules)} rules ({vendors}), {errors} parse errors"))
     t = time.perf_counter()
     index = CorpusIndex(loaded.rules)
     out.append(("index", time.perf_counter() - t, f"{len(index.usage)} indicators"))
     t = time.perf_counter()
-    g = index.graph
-    out.append(("graph", time.perf_counter() - t, f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges"))
-    t = time.perf_counter()
     common = commonness_for(index, Settings())
     ctx = Context(index=index, common=common)
-    n = 0
-    for rule in loaded.rules:
-        for c in CHECKS:
-            if c.run:
-                n += sum(1 for _ in c.run(c, rule, ctx))
-    out.append(("checks", time.perf_counter() - t, f"{n} findings"))
+    findings, _ = judge(loaded.rules, [c for c in CHECKS if c.run], ctx)
+    out.append(("checks + noise", time.perf_counter() - t, f"{len(findings)} findings (all cores)"))
     t = time.perf_counter()
-    for rule in loaded.rules:
-        noise_score(rule, common)
-    out.append(("noise scores", time.perf_counter() - t, ""))
+    g = index.graph
+    out.append(("graph (reports)", time.perf_counter() - t, f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges"))
     return out
 
 
@@ -89,7 +83,7 @@ def main() -> int:
         print(f"no corpus at {corpus}", file=sys.stderr)
         return 2
     cmd = rulelint_cmd()
-    one = next(Path(corpus).rglob("*.yml"))
+    one = next(iter(sorted(Path(corpus).rglob("*.toml")) or sorted(Path(corpus).rglob("*.yml"))))
     scenarios = [
         ("cold, whole corpus (text)", cmd + [corpus, "--no-progress"]),
         ("cold, whole corpus (json)", cmd + [corpus, "--format", "json"]),
@@ -104,10 +98,10 @@ def main() -> int:
         print(f"| {name:<38} | {med:>8.2f} | {best:>7.2f} |")
     print("| warm cache                             |      n/a |     n/a |  (no persistent cache yet)")
     print("\nStages of one in-process run:\n")
-    print(f"| {'stage':<14} | {'s':>6} | detail")
-    print(f"|{'-' * 16}|{'-' * 8}|{'-' * 40}")
+    print(f"| {'stage':<16} | {'s':>6} | detail")
+    print(f"|{'-' * 18}|{'-' * 8}|{'-' * 40}")
     for name, secs, detail in stages(corpus):
-        print(f"| {name:<14} | {secs:>6.2f} | {detail}")
+        print(f"| {name:<16} | {secs:>6.2f} | {detail}")
     return 0
 
 

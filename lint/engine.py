@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import time
 from collections import Counter
@@ -107,15 +108,52 @@ def run(
     enabled = settings.enabled()
     findings: list[Finding] = [f for f in load_findings if any(c.name == f.name for c in enabled)]
     checks = [c for c in enabled if c.run is not None]
-    for rule in judged:
-        for check in checks:
-            findings.extend(check.run(check, rule, ctx))
-    noise = {r.key: noise_score(r, common) for r in judged}
+    judged_findings, noise = judge(judged, checks, ctx, settings.jobs)
+    findings.extend(judged_findings)
     findings.sort(key=Finding.sort_key)
     return RunResult(
         corpus=corpus_rules + judged, targets=judged, findings=findings, index=index, common=common,
         noise=noise, files=nfiles, corpus_errors=corpus_errors, seconds=time.perf_counter() - started,
     )
+
+
+# Below this many judged rules, forking costs more than it saves.
+PARALLEL_JUDGE_THRESHOLD = 400
+_JUDGE_STATE: tuple | None = None  # what forked workers read: set just before forking
+
+
+def _judge_slice(bounds: tuple[int, int]) -> tuple[list[Finding], dict[str, float]]:
+    judged, checks, ctx = _JUDGE_STATE  # type: ignore[misc]
+    findings: list[Finding] = []
+    noise: dict[str, float] = {}
+    for rule in judged[bounds[0]:bounds[1]]:
+        for check in checks:
+            findings.extend(check.run(check, rule, ctx))
+        noise[rule.key] = noise_score(rule, ctx.common)
+    return findings, noise
+
+
+def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | None = None
+          ) -> tuple[list[Finding], dict[str, float]]:
+    """Run the checks and the noise score on every judged rule. With many rules and
+    several cores, forked workers share the index read-only and split the rules."""
+    global _JUDGE_STATE
+    jobs = jobs or os.cpu_count() or 1
+    _JUDGE_STATE = (judged, checks, ctx)
+    try:
+        if jobs <= 1 or len(judged) < PARALLEL_JUDGE_THRESHOLD or "fork" not in mp.get_all_start_methods():
+            return _judge_slice((0, len(judged)))
+        step = -(-len(judged) // (jobs * 4))
+        slices = [(i, min(i + step, len(judged))) for i in range(0, len(judged), step)]
+        findings: list[Finding] = []
+        noise: dict[str, float] = {}
+        with mp.get_context("fork").Pool(jobs) as pool:
+            for part_findings, part_noise in pool.imap(_judge_slice, slices):
+                findings.extend(part_findings)
+                noise.update(part_noise)
+        return findings, noise
+    finally:
+        _JUDGE_STATE = None
 
 
 def _unique_keys(rules: list[NormalizedRule]) -> None:

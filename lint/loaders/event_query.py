@@ -40,10 +40,22 @@ def _load() -> None:
 
     eql.utils._loaded_plugins = True  # never import `eql_*` modules from sys.path
 
+    fields: dict[tuple, tuple[bool, tuple]] = {}
+
     class Walker(eql.parser.LarkToEQL):
         def __init__(self, text: str) -> None:
             super().__init__(text)
             self.insensitive: set[int] = set()
+
+        def _field_path(self, node, allow_optional=False):
+            # eql re-parses every field name with its grammar; names repeat across
+            # queries, so remember the split (errors are raised, never remembered).
+            key = (str(node.children[-1]), allow_optional, self._alias_enabled)
+            hit = fields.get(key)
+            if hit is None:
+                optional, path = super()._field_path(node, allow_optional)
+                hit = fields[key] = (optional, tuple(path))
+            return hit[0], list(hit[1])
 
         def string_predicate(self, node):  # `:`, like~, regex~ fold case; like, regex don't
             info = super().string_predicate(node)

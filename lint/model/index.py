@@ -35,7 +35,7 @@ class CorpusIndex:
             self.rules[r.key] = r
         self.usage: dict[IndicatorKey, Usage] = {}
         # How rules wrote each indicator: `Image ends_with '\\cmd.exe'` for `process.name eq 'cmd.exe'`.
-        self.written: dict[IndicatorKey, Counter[IndicatorKey]] = defaultdict(Counter)
+        self.written: dict[IndicatorKey, dict[IndicatorKey, int]] = {}
         self.by_technique: dict[str, set[str]] = defaultdict(set)
         self.by_logsource: dict[str, set[str]] = defaultdict(set)
         self.by_category: dict[str, set[str]] = defaultdict(set)
@@ -55,7 +55,10 @@ class CorpusIndex:
                 if u is None:
                     u = self.usage[k] = Usage(set(), set())
                 (u.positive if pol[i] else u.excluded).add(r.key)
-                self.written[k][nk] += 1
+                forms = self.written.get(k)
+                if forms is None:
+                    forms = self.written[k] = {}  # a plain dict: Counter() is slow to create
+                forms[nk] = forms.get(nk, 0) + 1
         for t in r.techniques:
             self.by_technique[t].add(r.key)
         self.by_logsource[r.logsource.key()].add(r.key)

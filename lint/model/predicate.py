@@ -53,6 +53,18 @@ class Predicate:
     native: tuple[IndicatorKey, ...] = ()
     _keys: tuple[IndicatorKey, ...] | None = field(default=None, repr=False, compare=False)
 
+    # Rules cross process boundaries by the thousand: a plain tuple pickles smaller and
+    # faster than the per-object slot dict, and the cached keys are rebuilt on demand.
+    def __getstate__(self) -> tuple:
+        return (self.field, self.op, self.values, self.line, self.native_field, self.case_sensitive,
+                self.transform, self.notes, tuple(tuple(k) for k in self.native))
+
+    def __setstate__(self, state: tuple) -> None:
+        (self.field, self.op, self.values, self.line, self.native_field, self.case_sensitive,
+         self.transform, self.notes, native) = state
+        self.native = tuple(IndicatorKey(*k) for k in native)
+        self._keys = None
+
     def keys(self) -> tuple[IndicatorKey, ...]:
         if self._keys is None:
             self._keys = tuple(IndicatorKey(self.field, self.op, v) for v in self.values)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .predicate import IndicatorKey, Predicate
-from .tree import Branch, Node, branches, polarities
+from .tree import Branch, Node, branches, from_compact, polarities, to_compact
 
 
 @dataclass(slots=True)
@@ -49,6 +49,19 @@ class NormalizedRule:
     _polarity: dict[int, bool] | None = None
     _branches: tuple[list[Branch], bool] | None = None
     _keys: tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]] | None = None
+
+    _STATE = ("key", "id", "title", "vendor", "path", "line", "logic_line", "techniques", "tactics",
+              "logsource", "predicates", "kind", "references", "beyond_query", "level", "status", "extra")
+
+    def __getstate__(self) -> tuple:
+        return (tuple(getattr(self, n) for n in self._STATE), to_compact(self.tree))
+
+    def __setstate__(self, state: tuple) -> None:
+        values, tree = state
+        for n, v in zip(self._STATE, values):
+            setattr(self, n, v)
+        self.tree = from_compact(tree)
+        self._polarity = self._branches = self._keys = None
 
     @property
     def polarity(self) -> dict[int, bool]:

@@ -180,3 +180,24 @@ def to_dict(node: Node | None) -> object:
     if isinstance(node, Not):
         return {"not": to_dict(node.child)}
     return {"and" if isinstance(node, And) else "or": [to_dict(c) for c in node.children]}
+
+
+def to_compact(node: Node | None) -> object:
+    """Nested tuples and ints: how trees cross process boundaries (pickling dataclass
+    nodes one by one costs more than loading the rule)."""
+    if node is None or isinstance(node, Leaf):
+        return None if node is None else node.pred
+    if isinstance(node, Not):
+        return ("!", to_compact(node.child))
+    return ("&" if isinstance(node, And) else "|", tuple(to_compact(c) for c in node.children))
+
+
+def from_compact(data: object) -> Node | None:
+    if data is None:
+        return None
+    if isinstance(data, int):
+        return Leaf(data)
+    tag, body = data  # type: ignore[misc]
+    if tag == "!":
+        return Not(from_compact(body))  # type: ignore[arg-type]
+    return (And if tag == "&" else Or)([from_compact(c) for c in body])  # type: ignore[misc]
