@@ -19,7 +19,9 @@ def check_markdown(check: Check) -> str:
         parts.append(f"## {section.capitalize()}")
         parts.append("")
         if section in ("example", "use instead"):
-            parts.extend(["```yaml", body, "```"])
+            # Examples are Sigma YAML, Elastic TOML (tables open with `[`), or prose.
+            lang = "toml" if body.startswith("[") else "yaml" if ":" in body.split("\n", 1)[0] else "text"
+            parts.extend([f"```{lang}", body, "```"])
         else:
             parts.append(body)
         parts.append("")
