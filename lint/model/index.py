@@ -91,10 +91,10 @@ class CorpusIndex:
 
     def aliases(self, key: IndicatorKey) -> list[str]:
         """Native field names written for the indicator, most used first."""
-        names: Counter[str] = Counter()
+        names: dict[str, int] = {}
         for nk, n in self.written.get(key, {}).items():
-            names[nk.field] += n
-        return [f for f, _ in sorted(names.items(), key=lambda fn: (-fn[1], fn[0]))]
+            names[nk.field] = names.get(nk.field, 0) + n
+        return sorted(names, key=lambda f: (-names[f], f))
 
     def native_forms(self, key: IndicatorKey) -> list[IndicatorKey]:
         """The written forms of the indicator, most used first."""
@@ -117,8 +117,13 @@ class CorpusIndex:
                 or self.rules[k].logsource.product == ls.product}
 
     def vendor_counts(self, key: IndicatorKey) -> dict[str, int]:
-        counts = Counter(self.rules[k].vendor for k in self.usage[key].rules) if key in self.usage else Counter()
-        return {v: counts.get(v, 0) for v in VENDORS}
+        counts = dict.fromkeys(VENDORS, 0)
+        u = self.usage.get(key)
+        if u is not None:
+            for k in u.positive | u.excluded:
+                v = self.rules[k].vendor
+                counts[v] = counts.get(v, 0) + 1
+        return counts
 
     def resolve_reference(self, ref: str) -> NormalizedRule | None:
         """A correlation's reference (rule id or name) to the rule it names."""
