@@ -13,6 +13,13 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = Path(os.environ.get("RULELINT_SHARED_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_outside_the_repo(tmp_path_factory):
+    """CLI runs in tests write their cache to a temporary folder, never the checkout."""
+    os.environ["RULELINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("rulelint-cache"))
+    yield
+
+
 @pytest.fixture(scope="session")
 def shared_corpus() -> Path:
     if not (SHARED_CORPUS / "sigma").is_dir():

@@ -10,6 +10,7 @@ from typing import Callable, Iterator, TextIO, TypeVar
 
 from .. import __version__
 from ..checks import CHECKS, lookup, matches
+from ..cache import DEFAULT_DIR
 from ..engine import Settings, exit_code, run
 from ..findings import SEVERITIES
 
@@ -19,6 +20,20 @@ T = TypeVar("T")
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes for loading (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the persistent cache")
+    p.add_argument("--cache-dir", metavar="DIR", default=None,
+                   help=f"where the cache lives (default: $RULELINT_CACHE_DIR or ./{DEFAULT_DIR})")
+
+
+def _cache_dir(args: argparse.Namespace) -> str | None:
+    if args.no_cache:
+        return None
+    return args.cache_dir or os.environ.get("RULELINT_CACHE_DIR") or DEFAULT_DIR
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        print(f"rulelint: warning: {w}", file=sys.stderr)
 
 
 def lint_parser() -> argparse.ArgumentParser:
@@ -95,9 +110,11 @@ def cmd_lint(argv: list[str]) -> int:
     if missing:
         print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    settings = Settings(select=select, ignore=ignore, jobs=args.jobs)
+    settings = Settings(select=select, ignore=ignore, jobs=args.jobs, cache_dir=_cache_dir(args))
     result = _with_progress(not args.no_progress and args.format == "text",
-                            lambda factory: run(args.paths, args.target, settings, factory))
+                            lambda factory: run(args.paths, args.target, settings, factory,
+                                                need_rules=args.format == "json"))
+    _warn(result.warnings)
     from ..renderers import RENDERERS
 
     with _output(args.output) as out:
@@ -111,13 +128,17 @@ def cmd_indicators(argv: list[str]) -> int:
     if missing:
         print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    from ..engine import load_corpus
+    from ..engine import load_corpus, open_cache
     from ..model.index import CorpusIndex
     from ..renderers.indicators import render_indicators
 
-    settings = Settings(jobs=args.jobs)
+    settings = Settings(jobs=args.jobs, cache_dir=_cache_dir(args))
+    cache = open_cache(settings)
     loaded, _ = _with_progress(not args.no_progress and args.format == "text",
-                               lambda factory: load_corpus(args.paths, settings, factory))
+                               lambda factory: load_corpus(args.paths, settings, factory, cache))
+    if cache:
+        cache.save()
+        _warn(cache.warnings)
     index = CorpusIndex(loaded.rules)
     limit = args.limit if args.limit is not None else (50 if args.format == "text" else None)
     render_indicators(index, sys.stdout, args.format, fields=args.field, min_reach=args.min_reach, limit=limit)

@@ -8,6 +8,7 @@ import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
+from ..cache import Cache, Stamp, dependency_print, digest_of
 from ..model.canonical import canonicalize
 from .elastic import load_elastic, looks_like_elastic
 from .result import LoadResult, parse_error
@@ -41,24 +42,31 @@ def discover(paths: Iterable[str]) -> list[str]:
 def load_file(path: str) -> LoadResult:
     """Load one file, its rules stated in canonical fields and values; every failure
     becomes a parse-error finding, never an exception."""
-    result = _load_native(path)
-    for rule in result.rules:
-        canonicalize(rule)
-    return result
+    return load_stamped(path)[0]
 
 
-def _load_native(path: str) -> LoadResult:
+def load_stamped(path: str) -> tuple[LoadResult, Stamp | None]:
+    """Load one file and say which content was loaded (for the cache; None if unreadable)."""
     try:
+        st = os.stat(path)
         with open(path, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)  # enough for decode() to refuse an oversized file
+    except OSError as e:
+        return LoadResult(findings=[parse_error(path, None, f"cannot read file: {e.strerror or e}")]), None
+    result = _load_native(path, raw)
+    for rule in result.rules:
+        canonicalize(rule)
+    return result, Stamp(st.st_size, st.st_mtime_ns, digest_of(raw), dependency_print(path))
+
+
+def _load_native(path: str, raw: bytes) -> LoadResult:
+    try:
         text = decode(raw)
         if path.lower().endswith(".toml"):
             return _load_toml(path, text)
         docs = load_documents(text)
     except InputError as e:
         return LoadResult(findings=[parse_error(path, e.line, e.reason)])
-    except OSError as e:
-        return LoadResult(findings=[parse_error(path, None, f"cannot read file: {e.strerror or e}")])
     try:
         if any(looks_like_sigma(d.data) for d in docs):
             return load_sigma(path, docs)
@@ -89,30 +97,59 @@ def _load_toml(path: str, text: str) -> LoadResult:
         return LoadResult(findings=[parse_error(path, None, f"internal error while loading: {type(e).__name__}: {e}")])
 
 
-def _load_chunk(paths: list[str]) -> list[LoadResult]:
-    return [load_file(p) for p in paths]
+def _load_chunk(paths: list[str]) -> list[tuple[LoadResult, Stamp | None]]:
+    return [load_stamped(p) for p in paths]
 
 
 def load_paths(
     files: list[str],
     jobs: int | None = None,
     progress: Callable[[int], None] | None = None,
+    cache: Cache | None = None,
+    stamps: dict[str, Stamp] | None = None,
 ) -> LoadResult:
-    """Load every file; results keep the order of `files` whatever the parallelism."""
+    """Load every file; results keep the order of `files` whatever the parallelism.
+
+    With a cache, unchanged files come from it and only the others are parsed (in
+    parallel when there are many); `stamps`, when given, receives each file's stamp.
+    """
     jobs = jobs or os.cpu_count() or 1
-    total = LoadResult()
-    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        for p in files:
-            total.extend(load_file(p))
+    results: list[LoadResult | None] = [None] * len(files)
+    if cache is not None:
+        for i, p in enumerate(files):
+            hit = cache.lookup(p)
+            if hit is not None:
+                results[i] = hit[0]
+                if stamps is not None:
+                    stamps[p] = hit[1]
+        hits = sum(r is not None for r in results)
+        if progress and hits:
+            progress(hits)
+    todo = [i for i, r in enumerate(results) if r is None]
+
+    def done(i: int, result: LoadResult, stamp: Stamp | None) -> None:
+        results[i] = result
+        if stamp is not None:
+            if cache is not None:
+                cache.store(files[i], stamp, result)
+            if stamps is not None:
+                stamps[files[i]] = stamp
+
+    if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD:
+        for i in todo:
+            done(i, *load_stamped(files[i]))
             if progress:
                 progress(1)
-        return total
-    size = max(20, min(200, len(files) // (jobs * 8) or 1))
-    chunks = [files[i:i + size] for i in range(0, len(files), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for results in pool.map(_load_chunk, chunks):
-            for r in results:
-                total.extend(r)
-            if progress:
-                progress(len(results))
+    else:
+        size = max(20, min(200, len(todo) // (jobs * 8) or 1))
+        chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for chunk, loaded in zip(chunks, pool.map(_load_chunk, [[files[i] for i in c] for c in chunks])):
+                for i, (result, stamp) in zip(chunk, loaded):
+                    done(i, result, stamp)
+                if progress:
+                    progress(len(chunk))
+    total = LoadResult()
+    for r in results:
+        total.extend(r)  # type: ignore[arg-type]
     return total

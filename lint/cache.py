@@ -1,0 +1,204 @@
+"""The persistent cache: loaded rules per file, and whole-run results, keyed by content.
+
+A file's entry is valid while its size and mtime are unchanged; when only the
+mtime moved, the content hash confirms it. Splunk detections also depend on the
+`macros/` folder beside them, so their entries carry that folder's fingerprint.
+Everything is keyed by the rulelint version and a hash of its own code, so a new
+version or an edited checkout never reads stale results.
+
+Writes go to a temporary file renamed over the old one: two runs at once each
+write a complete cache and the last rename wins; a reader never sees half a file.
+A cache that cannot be read is discarded with a warning and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+CACHE_FORMAT = 1
+DEFAULT_DIR = ".rulelint_cache"
+
+
+@dataclass(slots=True)
+class Stamp:
+    """What identifies one file's content: cheap checks first, the hash to confirm."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+    deps: str = ""  # fingerprint of what the result also depends on (a Splunk macros folder)
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The version plus a hash of rulelint's own code and data files."""
+    h = hashlib.sha1(f"{__version__}/{CACHE_FORMAT}".encode())
+    root = Path(__file__).resolve().parent
+    for p in sorted(root.rglob("*")):
+        if p.suffix in (".py", ".json", ".lark") and "__pycache__" not in p.parts:
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _macro_dir(directory: str) -> str | None:
+    for parent in (Path(directory), *Path(directory).parents):
+        if (parent / "macros").is_dir():  # where the Splunk loader looks for macros
+            return str(parent / "macros")
+    return None
+
+
+_folder_prints: dict[str, str] = {}
+
+
+def dependency_print(path: str) -> str:
+    """Fingerprint of the macros folder a Splunk detection is expanded with ('' if none)."""
+    if not path.lower().endswith((".yml", ".yaml")):
+        return ""
+    folder = _macro_dir(os.path.dirname(os.path.abspath(path)))
+    if folder is None:
+        return ""
+    fp = _folder_prints.get(folder)
+    if fp is None:
+        h = hashlib.sha1()
+        with os.scandir(folder) as it:
+            for e in sorted(it, key=lambda e: e.name):
+                st = e.stat()
+                h.update(f"{e.name}/{st.st_size}/{st.st_mtime_ns}".encode())
+        fp = _folder_prints[folder] = h.hexdigest()[:16]
+    return fp
+
+
+class Cache:
+    """One cache folder: loaded files and whole-run results for one settings key."""
+
+    def __init__(self, folder: str, settings_key: str = "") -> None:
+        self.folder = folder
+        key = hashlib.sha1(f"{code_fingerprint()}/{settings_key}".encode()).hexdigest()[:16]
+        self.files_path = os.path.join(folder, f"files-{key}.pkl")
+        self.runs_path = os.path.join(folder, f"runs-{key}.pkl")
+        self.warnings: list[str] = []
+        self._files: dict[str, tuple[Stamp, bytes]] | None = None
+        self._dirty = False
+
+    # -- loaded files -------------------------------------------------------------
+
+    @property
+    def files(self) -> dict[str, tuple[Stamp, bytes]]:
+        if self._files is None:
+            self._files = self._read(self.files_path) or {}
+        return self._files
+
+    def fresh(self, path: str) -> Stamp | None:
+        """The stamp of the cached entry of `path` if it is still valid, without loading it."""
+        entry = self._valid(path)
+        return entry[0] if entry else None
+
+    def lookup(self, path: str) -> tuple[Any, Stamp] | None:
+        """The cached load result of `path` (and its stamp), or None when stale or absent."""
+        entry = self._valid(path)
+        if entry is None:
+            return None
+        try:
+            return pickle.loads(entry[1]), entry[0]
+        except Exception:
+            return None
+
+    def _valid(self, path: str) -> tuple[Stamp, bytes] | None:
+        entry = self.files.get(os.path.abspath(path))
+        if entry is None:
+            return None
+        stamp, blob = entry
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if st.st_size != stamp.size or dependency_print(path) != stamp.deps:
+            return None
+        if st.st_mtime_ns != stamp.mtime_ns:
+            try:
+                with open(path, "rb") as fh:
+                    if digest_of(fh.read()) != stamp.digest:
+                        return None
+            except OSError:
+                return None
+            stamp.mtime_ns = st.st_mtime_ns  # touched, not changed
+            self._dirty = True
+        return entry
+
+    def store(self, path: str, stamp: Stamp, result: Any) -> None:
+        self.files[os.path.abspath(path)] = (stamp, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        self._dirty = True
+
+    # -- whole runs ---------------------------------------------------------------
+
+    def run_result(self, key: str) -> Any | None:
+        runs = self._read(self.runs_path) or {}
+        return runs.get(key)
+
+    def store_run(self, key: str, value: Any, keep: int = 8) -> None:
+        """Remember a run's results; the few most recent runs are kept."""
+        runs = self._read(self.runs_path, quiet=True) or {}
+        runs.pop(key, None)
+        runs[key] = value
+        while len(runs) > keep:
+            runs.pop(next(iter(runs)))
+        self._write(self.runs_path, runs)
+
+    # -- disk ---------------------------------------------------------------------
+
+    def save(self) -> None:
+        if self._dirty and self._files is not None:
+            # Forget files that are gone; entries of other corpora sharing the cache stay.
+            self._files = {p: e for p, e in self._files.items() if os.path.exists(p)}
+            self._write(self.files_path, self._files)
+            self._dirty = False
+
+    def _read(self, path: str, quiet: bool = False) -> Any:
+        try:
+            with open(path, "rb") as fh:
+                data = pickle.load(fh)
+            if not isinstance(data, dict):
+                raise ValueError("not a cache")
+            return data
+        except FileNotFoundError:
+            return None
+        except Exception as e:
+            if not quiet:
+                self.warnings.append(f"cache file {path} was damaged ({type(e).__name__}) and is rebuilt")
+            return None
+
+    def _write(self, path: str, data: Any) -> None:
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            ignore = os.path.join(self.folder, ".gitignore")
+            if not os.path.exists(ignore):
+                with open(ignore, "w", encoding="utf-8") as fh:
+                    fh.write("# written by rulelint\n*\n")
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".pkl")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError as e:
+            self.warnings.append(f"cannot write the cache in {self.folder}: {e.strerror or e}")
