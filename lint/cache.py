@@ -88,11 +88,14 @@ class Cache:
 
     def __init__(self, folder: str, settings_key: str = "") -> None:
         self.folder = folder
-        key = hashlib.sha1(f"{code_fingerprint()}/{settings_key}".encode()).hexdigest()[:16]
+        self.key = key = hashlib.sha1(f"{code_fingerprint()}/{settings_key}".encode()).hexdigest()[:16]
         self.files_path = os.path.join(folder, f"files-{key}.pkl")
         self.runs_path = os.path.join(folder, f"runs-{key}.pkl")
         self.warnings: list[str] = []
+        self.overlay_path = self.files_path.replace(".pkl", "-recent.pkl")
         self._files: dict[str, tuple[Stamp, bytes]] | None = None
+        self._recent: dict[str, tuple[Stamp, bytes]] = {}  # entries newer than the main file
+        self._fresh: dict[str, Stamp | None] = {}
         self._dirty = False
 
     # -- loaded files -------------------------------------------------------------
@@ -101,12 +104,16 @@ class Cache:
     def files(self) -> dict[str, tuple[Stamp, bytes]]:
         if self._files is None:
             self._files = self._read(self.files_path) or {}
+            self._recent = self._read(self.overlay_path) or {}
+            self._files.update(self._recent)
         return self._files
 
     def fresh(self, path: str) -> Stamp | None:
         """The stamp of the cached entry of `path` if it is still valid, without loading it."""
-        entry = self._valid(path)
-        return entry[0] if entry else None
+        if path not in self._fresh:
+            entry = self._valid(path)
+            self._fresh[path] = entry[0] if entry else None
+        return self._fresh[path]
 
     def lookup(self, path: str) -> tuple[Any, Stamp] | None:
         """The cached load result of `path` (and its stamp), or None when stale or absent."""
@@ -137,36 +144,75 @@ class Cache:
             except OSError:
                 return None
             stamp.mtime_ns = st.st_mtime_ns  # touched, not changed
+            self._recent[os.path.abspath(path)] = entry
             self._dirty = True
         return entry
 
     def store(self, path: str, stamp: Stamp, result: Any) -> None:
-        self.files[os.path.abspath(path)] = (stamp, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        entry = (stamp, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        self.files[os.path.abspath(path)] = entry
+        self._recent[os.path.abspath(path)] = entry
+        self._fresh[path] = stamp
         self._dirty = True
 
     # -- whole runs ---------------------------------------------------------------
 
-    def run_result(self, key: str) -> Any | None:
-        runs = self._read(self.runs_path) or {}
-        return runs.get(key)
+    def _run_path(self, key: str) -> str:
+        return os.path.join(self.folder, "runs", f"{self.key}-{key[:32]}.pkl")
 
-    def store_run(self, key: str, value: Any, keep: int = 8) -> None:
-        """Remember a run's results; the few most recent runs are kept."""
-        runs = self._read(self.runs_path, quiet=True) or {}
-        runs.pop(key, None)
-        runs[key] = value
-        while len(runs) > keep:
-            runs.pop(next(iter(runs)))
-        self._write(self.runs_path, runs)
+    def run_result(self, key: str) -> Any | None:
+        data = self._read(self._run_path(key))
+        return data.get("result") if data and data.get("key") == key else None
+
+    def store_run(self, key: str, value: Any, keep: int = 16) -> None:
+        """Remember a run's results, one small file per run; the most recent few are kept."""
+        self._write(self._run_path(key), {"key": key, "result": value})
+        folder = os.path.dirname(self._run_path(key))
+        try:
+            runs = sorted((e.stat().st_mtime_ns, e.path) for e in os.scandir(folder) if e.name.endswith(".pkl"))
+            for _, old in runs[:-keep]:
+                os.unlink(old)
+        except OSError:
+            pass
+
+    # -- the corpus index ---------------------------------------------------------
+
+    @property
+    def snapshot_path(self) -> str:
+        return self.runs_path.replace("runs-", "index-").replace(".pkl", ".bin")
+
+    def snapshot(self, corpus_print: str) -> bytes | None:
+        """The stored index of the corpus with this fingerprint, if it is the one stored."""
+        try:
+            with open(self.snapshot_path, "rb") as fh:
+                head = fh.readline().strip().decode("ascii", "replace")
+                return fh.read() if head == corpus_print else None
+        except OSError:
+            return None
+
+    def store_snapshot(self, corpus_print: str, data: bytes) -> None:
+        self._write_bytes(self.snapshot_path, corpus_print.encode("ascii") + b"\n" + data)
 
     # -- disk ---------------------------------------------------------------------
 
-    def save(self) -> None:
-        if self._dirty and self._files is not None:
+    def save(self, overlay_limit: int = 64) -> None:
+        """Write what changed. A few new entries (the pre-commit case) go to a small
+        side file instead of rewriting the whole cache; past `overlay_limit` they are
+        merged into the main file."""
+        if not self._dirty or self._files is None:
+            return
+        if 0 < len(self._recent) <= overlay_limit and os.path.exists(self.files_path):
+            self._write(self.overlay_path, self._recent)
+        else:
             # Forget files that are gone; entries of other corpora sharing the cache stay.
             self._files = {p: e for p, e in self._files.items() if os.path.exists(p)}
             self._write(self.files_path, self._files)
-            self._dirty = False
+            self._recent = {}
+            try:
+                os.unlink(self.overlay_path)
+            except OSError:
+                pass
+        self._dirty = False
 
     def _read(self, path: str, quiet: bool = False) -> Any:
         try:
@@ -183,16 +229,19 @@ class Cache:
             return None
 
     def _write(self, path: str, data: Any) -> None:
+        self._write_bytes(path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _write_bytes(self, path: str, data: bytes) -> None:
         try:
-            os.makedirs(self.folder, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             ignore = os.path.join(self.folder, ".gitignore")
             if not os.path.exists(ignore):
                 with open(ignore, "w", encoding="utf-8") as fh:
                     fh.write("# written by rulelint\n*\n")
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".pkl")
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    fh.write(data)
                 os.replace(tmp, path)
             except BaseException:
                 try:

@@ -17,6 +17,7 @@ from .checks import CHECKS, BY_NAME, Check, Context, matches
 from .findings import Finding, severity_rank
 from .loaders import discover, load_paths
 from .loaders.result import LoadResult
+from .model import snapshot
 from .model.index import CorpusIndex
 from .model.rule import NormalizedRule
 
@@ -92,17 +93,14 @@ def open_cache(settings: Settings) -> Cache | None:
     return Cache(settings.cache_dir) if settings.cache_dir else None
 
 
-def _run_key(settings: Settings, cache: Cache, corpus_files: list[str], target_files: list[str]) -> str | None:
-    """The identity of a run: settings and every file's content. None when a file is
-    not in the cache yet (the run must load it anyway)."""
-    h = hashlib.sha1(settings.key().encode())
-    for group in (corpus_files, target_files):
-        h.update(b"\0group")
-        for p in group:
-            stamp = cache.fresh(p)
-            if stamp is None:
-                return None
-            h.update(f"{os.path.abspath(p)}\0{stamp.digest}\0{stamp.deps}\n".encode())
+def _files_print(cache: Cache, files: list[str]) -> str | None:
+    """Fingerprint of the files' contents; None when one is not in the cache yet."""
+    h = hashlib.sha1()
+    for p in files:
+        stamp = cache.fresh(p)
+        if stamp is None:
+            return None
+        h.update(f"{os.path.abspath(p)}\0{stamp.digest}\0{stamp.deps}\n".encode())
     return h.hexdigest()
 
 
@@ -114,69 +112,107 @@ def run(
     need_rules: bool = True,
 ) -> RunResult:
     """Lint: load the corpus (and targets), index it, judge the targets (every corpus
-    rule when there are none). With a cache, a run identical to an earlier one is
-    answered from it without loading rules unless `need_rules`."""
+    rule when there are none).
+
+    With a cache: a run identical to an earlier one is answered from its stored
+    findings (rules are loaded only if `need_rules`), and targets are judged against
+    the stored index of an unchanged corpus without loading the corpus at all.
+    """
     settings = settings or Settings()
     started = time.perf_counter()
     cache = open_cache(settings)
     corpus_files = discover(paths)
     target_files = discover(targets) if targets else []
-    key = _run_key(settings, cache, corpus_files, target_files) if cache else None
-    cached = cache.run_result(key) if cache and key else None
-    if cached is not None and not need_rules:
-        findings, noise, counts, nfiles, corpus_errors = cached
-        return RunResult([], [], findings, None, None, noise, nfiles, corpus_errors,
-                         time.perf_counter() - started, counts, True, cache.warnings)
-    tick = progress(len(corpus_files), "Loading rules") if progress else None
-    corpus_load = load_paths(corpus_files, settings.jobs, tick, cache)
-    if targets:
-        target_load = load_paths(target_files, settings.jobs, None, cache)
-        target_paths = set(target_files)  # discover() already normalizes
-        target_ids = {r.id for r in target_load.rules if r.id}
-        # A target replaces the corpus rule it edits: a rule is never its own peer.
-        corpus_rules = [r for r in corpus_load.rules
-                        if r.id not in target_ids and os.path.normpath(r.path) not in target_paths]
-        judged = target_load.rules
-        load_findings = target_load.findings
-        corpus_errors = len(corpus_load.findings)
-        nfiles = len(target_paths)
-    else:
-        corpus_rules, judged = [], corpus_load.rules
-        load_findings, corpus_errors = corpus_load.findings, 0
-        nfiles = len(corpus_files)
-    _unique_keys(corpus_rules + judged)
-    counts = {
-        "rules": len(judged), "corpus_rules": len(corpus_rules) + len(judged),
-        "by_vendor": dict(Counter(r.vendor for r in judged)),
-    }
+    corpus_print = _files_print(cache, corpus_files) if cache else None
+    run_key = _run_key(settings, cache, corpus_files, target_files, bool(targets)) if corpus_print else None
+    cached = cache.run_result(run_key) if cache and run_key else None
+    warnings = cache.warnings if cache else []
     if cached is not None:
         findings, noise, counts, nfiles, corpus_errors = cached
+        judged: list[NormalizedRule] = []
+        if need_rules:  # the JSON output lists the judged rules
+            judged = load_paths(target_files or corpus_files, settings.jobs, None, cache).rules
+            _unique_keys(judged)
+        return RunResult([], judged, findings, None, None, noise, nfiles, corpus_errors,
+                         time.perf_counter() - started, counts, True, warnings)
+
+    # The corpus index: from the stored snapshot when the corpus is unchanged and only
+    # targets are judged, else built from the loaded rules (and stored for next time).
+    index: CorpusIndex | None = None
+    corpus_rules: list[NormalizedRule] = []
+    corpus_errors = 0
+    if cache and corpus_print and targets:
+        data = cache.snapshot(corpus_print)
+        if data is not None:
+            try:
+                index, meta = snapshot.load(data)
+                corpus_errors = int(meta.get("errors", 0))
+            except ValueError as e:
+                warnings.append(f"stored corpus index is damaged ({e}) and is rebuilt")
+    corpus_load = LoadResult()
+    if index is None:
+        tick = progress(len(corpus_files), "Loading rules") if progress else None
+        corpus_load = load_paths(corpus_files, settings.jobs, tick, cache)
+        corpus_rules = corpus_load.rules
+        corpus_errors = len(corpus_load.findings)
+        _unique_keys(corpus_rules)
+        index = CorpusIndex(corpus_rules)
         if cache:
-            cache.save()
-        return RunResult(corpus_rules + judged, judged, findings, None, None, noise, nfiles, corpus_errors,
-                         time.perf_counter() - started, counts, True, cache.warnings if cache else [])
-    index = CorpusIndex(corpus_rules + judged)
+            corpus_print = corpus_print or _files_print(cache, corpus_files)
+            if corpus_print:  # the corpus alone, before any target replaces a rule
+                cache.store_snapshot(corpus_print, snapshot.dump(index, None, {"errors": corpus_errors}))
+    judged_noise: dict[str, float] = {}
+    if targets:
+        target_load = load_paths(target_files, settings.jobs, None, cache)
+        judged, load_findings = target_load.rules, target_load.findings
+        target_paths = set(target_files)  # discover() already normalizes
+        target_ids = {r.id for r in judged if r.id}
+        # A target replaces the corpus rule it edits: a rule is never its own peer.
+        for key in [k for k, r in index.rules.items()
+                    if r.id in target_ids or os.path.normpath(r.path) in target_paths]:
+            index.remove(key)
+        taken = set(index.rules)
+        for r in judged:
+            while r.key in taken:
+                r.key = f"{r.key}@{r.path}"
+            taken.add(r.key)
+            index.add(r)
+        nfiles = len(target_paths)
+    else:
+        judged, load_findings = corpus_rules, corpus_load.findings
+        corpus_errors, nfiles = 0, len(corpus_files)
     common = commonness_for(index, settings)
-    counts["common_threshold"] = common.threshold
+    counts = {
+        "rules": len(judged), "corpus_rules": len(index),
+        "by_vendor": dict(Counter(r.vendor for r in judged)), "common_threshold": common.threshold,
+    }
     ctx = Context(index=index, common=common, options=settings.options)
     enabled = settings.enabled()
     findings: list[Finding] = [f for f in load_findings if any(c.name == f.name for c in enabled)]
     checks = [c for c in enabled if c.run is not None]
-    judged_findings, noise = judge(judged, checks, ctx, settings.jobs)
+    judged_findings, judged_noise = judge(judged, checks, ctx, settings.jobs)
     findings.extend(judged_findings)
     findings.sort(key=Finding.sort_key)
-    warnings: list[str] = []
     if cache:
         cache.save()
-        key = key or _run_key(settings, cache, corpus_files, target_files)
-        if key:
-            cache.store_run(key, (findings, noise, counts, nfiles, corpus_errors))
-        warnings = cache.warnings
+        run_key = run_key or _run_key(settings, cache, corpus_files, target_files, bool(targets))
+        if run_key:
+            cache.store_run(run_key, (findings, judged_noise, counts, nfiles, corpus_errors))
     return RunResult(
-        corpus=corpus_rules + judged, targets=judged, findings=findings, index=index, common=common,
-        noise=noise, files=nfiles, corpus_errors=corpus_errors, seconds=time.perf_counter() - started,
+        corpus=corpus_rules, targets=judged, findings=findings, index=index, common=common,
+        noise=judged_noise, files=nfiles, corpus_errors=corpus_errors, seconds=time.perf_counter() - started,
         counts=counts, warnings=warnings,
     )
+
+
+def _run_key(settings: Settings, cache: Cache, corpus_files: list[str], target_files: list[str],
+             has_targets: bool) -> str | None:
+    """The identity of a run: settings and every file's content (None until all are cached)."""
+    corpus_print = _files_print(cache, corpus_files)
+    target_print = _files_print(cache, target_files) if corpus_print else None
+    if not (corpus_print and target_print):
+        return None
+    return hashlib.sha1(f"{settings.key()}|{corpus_print}|{target_print}|{has_targets}".encode()).hexdigest()
 
 
 # Below this many judged rules, forking costs more than it saves.

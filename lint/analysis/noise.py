@@ -38,6 +38,9 @@ def branch_scores(rule: NormalizedRule, common: Commonness) -> list[float]:
 
 
 def noise_score(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = frozenset()) -> float:
+    if not hasattr(rule, "branch_view"):  # a corpus rule known only from a stored index
+        stored = getattr(rule, "stored_noise", None)
+        return stored if stored is not None else NO_LOGIC_SCORE
     if rule.kind == "correlation":
         targets = [common.index.resolve_reference(r) for r in rule.references]
         scores = [noise_score(t, common, _seen | {rule.key}) for t in targets if t and t.key not in _seen]

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 from .predicate import IndicatorKey
 from .rule import NormalizedRule
@@ -45,20 +47,45 @@ class CorpusIndex:
         for r in self.rules.values():
             self._add(r)
 
+    def add(self, r: NormalizedRule) -> None:
+        """Add one rule (a full rule or a snapshot's stub)."""
+        self.rules[r.key] = r
+        self._add(r)
+        self.__dict__.pop("graph", None)  # the cached graph no longer matches
+
+    def remove(self, key: str) -> None:
+        """Take a rule out (a target replacing the corpus version it edits)."""
+        r = self.rules.pop(key, None)
+        if r is None:
+            return
+        self._reach.clear()
+        self.__dict__.pop("graph", None)
+        for k in r.positive_keys() | r.excluded_keys():
+            u = self.usage.get(k)
+            if u is not None:
+                u.positive.discard(key)
+                u.excluded.discard(key)
+                if not u.positive and not u.excluded:
+                    del self.usage[k]
+        for t in r.techniques:
+            self.by_technique.get(t, set()).discard(key)
+        self.by_logsource.get(r.logsource.key(), set()).discard(key)
+        self.by_category.get(r.logsource.category, set()).discard(key)
+        for table in (self.by_id, self.by_name):
+            for name in [n for n, k in table.items() if k == key]:
+                del table[name]
+
     def _add(self, r: NormalizedRule) -> None:
-        pol = r.polarity
-        for i, p in enumerate(r.predicates):
-            if i not in pol:
-                continue
-            for k, nk in zip(p.keys(), p.native_keys()):
-                u = self.usage.get(k)
-                if u is None:
-                    u = self.usage[k] = Usage(set(), set())
-                (u.positive if pol[i] else u.excluded).add(r.key)
-                forms = self.written.get(k)
-                if forms is None:
-                    forms = self.written[k] = {}  # a plain dict: Counter() is slow to create
-                forms[nk] = forms.get(nk, 0) + 1
+        self._reach.clear()
+        for k, nk, positive in r.indicator_uses():
+            u = self.usage.get(k)
+            if u is None:
+                u = self.usage[k] = Usage(set(), set())
+            (u.positive if positive else u.excluded).add(r.key)
+            forms = self.written.get(k)
+            if forms is None:
+                forms = self.written[k] = {}  # a plain dict: Counter() is slow to create
+            forms[nk] = forms.get(nk, 0) + 1
         for t in r.techniques:
             self.by_technique[t].add(r.key)
         self.by_logsource[r.logsource.key()].add(r.key)
@@ -133,13 +160,15 @@ class CorpusIndex:
     # -- graph -----------------------------------------------------------------
 
     @cached_property
-    def graph(self) -> nx.Graph:
+    def graph(self) -> "nx.Graph":
         """Rules, indicators, fields, techniques and event categories as one graph.
 
         Node ids are tuples tagged by kind: ("rule", key), ("indicator", IndicatorKey),
         ("field", name), ("technique", id), ("logsource", label). Rule-indicator edges
         carry `polarity` (positive/excluded).
         """
+        import networkx as nx  # only reports walk the graph: keep it out of start-up
+
         g = nx.Graph()
         for key, r in self.rules.items():
             g.add_node(("rule", key), vendor=r.vendor)

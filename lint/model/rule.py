@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from .predicate import IndicatorKey, Predicate
 from .tree import Branch, Node, branches, from_compact, polarities, to_compact
@@ -83,6 +83,14 @@ class NormalizedRule:
                     (pos if self.polarity[i] else exc).update(p.keys())
             self._keys = (frozenset(pos), frozenset(exc))
         return self._keys
+
+    def indicator_uses(self) -> Iterator[tuple[IndicatorKey, IndicatorKey, bool]]:
+        """(canonical key, as written, positive?) for every value of every reachable predicate."""
+        pol = self.polarity
+        for i, p in enumerate(self.predicates):
+            if i in pol:
+                for k, nk in zip(p.keys(), p.native_keys()):
+                    yield k, nk, pol[i]
 
     def positive_keys(self) -> frozenset[IndicatorKey]:
         return self._split_keys()[0]

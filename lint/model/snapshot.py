@@ -1,0 +1,129 @@
+"""A corpus index without the corpus: rule summaries and indicator keys, not rule text.
+
+Judging one changed rule needs the corpus only through its index: reach per
+indicator, and for peers each rule's log source, techniques and indicator keys.
+`dump` writes that with marshal (plain tuples and ints load far faster than
+pickled objects) and `load` rebuilds a CorpusIndex whose rules are `RuleStub`s.
+The same format is the reference index shipped with the package.
+"""
+
+from __future__ import annotations
+
+import gc
+import marshal
+from typing import Any, Iterator
+
+from .index import CorpusIndex, Usage
+from .predicate import IndicatorKey
+from .rule import LogSource
+
+SNAPSHOT_FORMAT = 2
+
+
+class RuleStub:
+    """What the index and the corpus checks read of a corpus rule, without its logic."""
+
+    __slots__ = ("key", "id", "title", "vendor", "path", "line", "logic_line", "techniques", "tactics",
+                 "logsource", "kind", "references", "extra", "beyond_query", "stored_noise",
+                 "_pos_ids", "_exc_ids", "_keys", "_positive", "_excluded")
+
+    predicates: list = []
+    tree = None
+
+    def positive_keys(self) -> frozenset[IndicatorKey]:
+        if self._positive is None:
+            self._positive = frozenset(self._keys[i] for i in self._pos_ids)
+        return self._positive
+
+    def excluded_keys(self) -> frozenset[IndicatorKey]:
+        if self._excluded is None:
+            self._excluded = frozenset(self._keys[i] for i in self._exc_ids)
+        return self._excluded
+
+    def indicator_uses(self) -> Iterator[tuple[IndicatorKey, IndicatorKey, bool]]:
+        for k in self.positive_keys():
+            yield k, k, True
+        for k in self.excluded_keys():
+            yield k, k, False
+
+
+def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[str, Any] | None = None) -> bytes:
+    rule_keys = list(index.rules)
+    rule_ids = {k: i for i, k in enumerate(rule_keys)}
+    key_list = list(index.usage)
+    key_ids = {k: i for i, k in enumerate(key_list)}
+    keys = []
+    for k in key_list:
+        u = index.usage[k]
+        forms = index.written.get(k, {})
+        written = tuple((*nk, n) for nk, n in forms.items() if nk != k)
+        own = forms.get(k, 0)
+        keys.append((*k, tuple(sorted(rule_ids[r] for r in u.positive)),
+                     tuple(sorted(rule_ids[r] for r in u.excluded)), own, written))
+    rules = []
+    for rk in rule_keys:
+        r = index.rules[rk]
+        ls = r.logsource
+        rules.append((
+            r.key, r.id, r.title, r.vendor, r.path, r.line, r.logic_line, tuple(r.techniques), tuple(r.tactics),
+            ls.product, ls.category, ls.service, r.kind, tuple(r.references), str(r.extra.get("name") or ""),
+            r.beyond_query, tuple(sorted(key_ids[k] for k in r.positive_keys() if k in key_ids)),
+            tuple(sorted(key_ids[k] for k in r.excluded_keys() if k in key_ids)),
+            (noise or {}).get(r.key, getattr(r, "stored_noise", None)),
+        ))
+    return marshal.dumps({"format": SNAPSHOT_FORMAT, "keys": keys, "rules": rules, "meta": meta or {}})
+
+
+def load(data: bytes) -> tuple[CorpusIndex, dict[str, Any]]:
+    """The index a snapshot holds, and its metadata. Raises ValueError on a bad snapshot."""
+    try:
+        doc = marshal.loads(data)
+    except (EOFError, ValueError, TypeError) as e:
+        raise ValueError(f"unreadable snapshot: {e}") from None
+    if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError("snapshot of another format")
+    gc_was_on = gc.isenabled()
+    gc.disable()  # hundreds of thousands of new objects and no cycles: collections would only cost
+    try:
+        return _build(doc), doc.get("meta", {})
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        raise ValueError(f"inconsistent snapshot: {type(e).__name__}") from None
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _build(doc: dict) -> CorpusIndex:
+    make = tuple.__new__
+    index = CorpusIndex([])
+    keys: list[IndicatorKey] = []
+    rule_keys = [r[0] for r in doc["rules"]]
+    usage, written = index.usage, index.written
+    for field, op, value, pos, exc, own, forms in doc["keys"]:
+        k = make(IndicatorKey, (field, op, value))
+        keys.append(k)
+        usage[k] = Usage({rule_keys[i] for i in pos}, {rule_keys[i] for i in exc})
+        w = {make(IndicatorKey, f[:3]): f[3] for f in forms}
+        if own:
+            w[k] = own
+        written[k] = w
+    for (key, rid, title, vendor, path, line, logic_line, techniques, tactics, product, category, service,
+         kind, references, name, beyond, pos_ids, exc_ids, noise) in doc["rules"]:
+        s = RuleStub()
+        s.key, s.id, s.title, s.vendor, s.path, s.line, s.logic_line = key, rid, title, vendor, path, line, logic_line
+        s.techniques, s.tactics = list(techniques), list(tactics)
+        s.logsource = LogSource(product, category, service)
+        s.kind, s.references, s.beyond_query, s.stored_noise = kind, list(references), beyond, noise
+        s.extra = {"name": name} if name else {}
+        s._keys, s._pos_ids, s._exc_ids, s._positive, s._excluded = keys, pos_ids, exc_ids, None, None
+        index.rules[key] = s  # type: ignore[assignment]
+        for t in techniques:
+            index.by_technique[t].add(key)
+        index.by_logsource[s.logsource.key()].add(key)
+        if category:
+            index.by_category[category].add(key)
+        if rid:
+            index.by_id.setdefault(rid, key)
+        if name:
+            index.by_name.setdefault(name, key)
+    return index
