@@ -12,7 +12,9 @@ from typing import Any, Callable
 
 from .analysis.commonness import Commonness, CommonnessOptions
 from .analysis.noise import noise_score
+from . import suppression
 from .cache import Cache
+from .config import Config
 from .checks import CHECKS, BY_NAME, Check, Context, matches
 from .findings import Finding, severity_rank
 from .loaders import discover, load_paths
@@ -31,10 +33,14 @@ class Settings:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     jobs: int | None = None
     cache_dir: str | None = None  # None: no persistent cache
+    config: Config | None = None  # per-path and per-rule ignores
 
     def key(self) -> str:
         """What, besides the files, decides a run's findings."""
-        return repr((sorted(self.select), sorted(self.ignore), sorted((k, sorted(v.items())) for k, v in self.options.items())))
+        cfg = self.config
+        ignores = (cfg.root, sorted(cfg.per_path_ignores.items()), sorted(cfg.per_rule_ignores.items())) if cfg else ()
+        return repr((sorted(self.select), sorted(self.ignore),
+                     sorted((k, sorted(v.items())) for k, v in self.options.items()), ignores))
 
     def enabled(self) -> list[Check]:
         chosen = [c for c in CHECKS if not self.select or any(matches(c, t) for t in self.select)]
@@ -192,7 +198,7 @@ def run(
     checks = [c for c in enabled if c.run is not None]
     judged_findings, judged_noise = judge(judged, checks, ctx, settings.jobs)
     findings.extend(judged_findings)
-    findings.sort(key=Finding.sort_key)
+    findings = _silence(findings, target_files if targets else corpus_files, settings, enabled)
     if cache:
         cache.save()
         run_key = run_key or _run_key(settings, cache, corpus_files, target_files, bool(targets))
@@ -203,6 +209,15 @@ def run(
         noise=judged_noise, files=nfiles, corpus_errors=corpus_errors, seconds=time.perf_counter() - started,
         counts=counts, warnings=warnings,
     )
+
+
+def _silence(findings: list[Finding], paths: list[str], settings: Settings, enabled: list[Check]) -> list[Finding]:
+    """Inline suppression comments, then the configuration's per-path and per-rule ignores."""
+    kept, unused = suppression.apply(findings, paths, enabled=enabled)
+    out = kept + unused
+    if settings.config is not None:
+        out = [f for f in out if not settings.config.ignored_for(f)]
+    return sorted(out, key=Finding.sort_key)
 
 
 def _run_key(settings: Settings, cache: Cache, corpus_files: list[str], target_files: list[str],

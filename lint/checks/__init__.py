@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from . import rl001_parse_error, rl002_no_query_logic, rl101_noisy_standalone_indicator, rl102_missing_common_exclusion
+from . import rl001_parse_error, rl002_no_query_logic, rl003_unused_suppression, rl101_noisy_standalone_indicator, rl102_missing_common_exclusion
 from .base import Check, Context, Option
 
 CHECKS: tuple[Check, ...] = (
     rl001_parse_error.CHECK,
     rl002_no_query_logic.CHECK,
+    rl003_unused_suppression.CHECK,
     rl101_noisy_standalone_indicator.CHECK,
     rl102_missing_common_exclusion.CHECK,
 )

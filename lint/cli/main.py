@@ -11,6 +11,8 @@ from typing import Callable, Iterator, TextIO, TypeVar
 from .. import __version__
 from ..checks import CHECKS, lookup, matches
 from ..cache import DEFAULT_DIR
+from ..config import Config, ConfigError, load_config
+from ..loaders import RULE_SUFFIXES
 from ..engine import Settings, exit_code, run
 from ..findings import SEVERITIES
 
@@ -25,10 +27,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"where the cache lives (default: $RULELINT_CACHE_DIR or ./{DEFAULT_DIR})")
 
 
-def _cache_dir(args: argparse.Namespace) -> str | None:
+def _cache_dir(args: argparse.Namespace, config: Config | None = None) -> str | None:
     if args.no_cache:
         return None
-    return args.cache_dir or os.environ.get("RULELINT_CACHE_DIR") or DEFAULT_DIR
+    return (args.cache_dir or os.environ.get("RULELINT_CACHE_DIR")
+            or (config.cache_dir if config else None) or DEFAULT_DIR)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -40,16 +43,20 @@ def lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rulelint",
         description="Lint detection rules with corpus context. Sub-commands: "
-                    "indicators PATH..., rule CODE, rules.",
+                    "indicators PATH..., rule CODE, rules, hook FILE... (pre-commit).",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders: the corpus")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="rule files or folders: the corpus (default: `corpus` of the configuration)")
     p.add_argument("--target", nargs="+", metavar="FILE", default=None,
                    help="judge only these rules, against the corpus given by PATH")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="configuration file (default: .rulelint.toml or pyproject.toml [tool.rulelint], "
+                        "searched upwards from the first PATH)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--select", action="append", default=[], metavar="CHECKS",
                    help="only these checks (codes, names or code prefixes, comma-separated)")
     p.add_argument("--ignore", action="append", default=[], metavar="CHECKS", help="skip these checks")
-    p.add_argument("--fail-on", choices=SEVERITIES, default="warning",
+    p.add_argument("--fail-on", choices=SEVERITIES, default=None,
                    help="exit 1 when a finding is at or above this severity (default: warning)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--version", action="version", version=f"rulelint {__version__}")
@@ -99,9 +106,28 @@ def _with_progress(enabled: bool, work: Callable[[Callable | None], T]) -> T:
         return work(factory)
 
 
-def cmd_lint(argv: list[str]) -> int:
+def cmd_lint(argv: list[str], hook: bool = False) -> int:
+    """`rulelint PATH...`; as `rulelint hook FILE...` (pre-commit) the files are the
+    targets and the corpus comes from the configuration (default: the current folder)."""
     args = lint_parser().parse_args(argv)
-    select, ignore = _tokens(args.select), _tokens(args.ignore)
+    try:
+        config = load_config(args.config, start=(args.paths or ["."])[0])
+    except ConfigError as e:
+        print(f"rulelint: {e}", file=sys.stderr)
+        return 2
+    if hook:
+        # pre-commit passes every changed file its `types` matched; non-rule files load as nothing.
+        args.target = [p for p in args.paths + (args.target or []) if p.lower().endswith(RULE_SUFFIXES)]
+        args.paths = config.corpus or ["."]
+        if not args.target:
+            return 0
+    elif not args.paths:
+        if not config.corpus:
+            print("rulelint: no PATH given and no `corpus` in the configuration", file=sys.stderr)
+            return 2
+        args.paths = config.corpus
+    select = _tokens(args.select) or config.select
+    ignore = _tokens(args.ignore) or config.ignore
     unknown = [t for t in select + ignore if not any(matches(c, t) for c in CHECKS)]
     if unknown:
         print(f"rulelint: unknown check(s): {', '.join(unknown)} (see `rulelint rules`)", file=sys.stderr)
@@ -110,7 +136,8 @@ def cmd_lint(argv: list[str]) -> int:
     if missing:
         print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    settings = Settings(select=select, ignore=ignore, jobs=args.jobs, cache_dir=_cache_dir(args))
+    settings = Settings(select=select, ignore=ignore, options=config.options, jobs=args.jobs,
+                        cache_dir=_cache_dir(args, config), config=config)
     result = _with_progress(not args.no_progress and args.format == "text",
                             lambda factory: run(args.paths, args.target, settings, factory,
                                                 need_rules=args.format == "json"))
@@ -119,7 +146,7 @@ def cmd_lint(argv: list[str]) -> int:
 
     with _output(args.output) as out:
         RENDERERS[args.format](result, out)
-    return exit_code(result.findings, args.fail_on)
+    return exit_code(result.findings, args.fail_on or config.fail_on or "warning")
 
 
 def cmd_indicators(argv: list[str]) -> int:
@@ -168,7 +195,8 @@ def cmd_rules(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules}
+    handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules,
+                "hook": lambda rest: cmd_lint(rest, hook=True)}
     try:
         if argv and argv[0] in handlers:
             return handlers[argv[0]](argv[1:])

@@ -70,6 +70,7 @@ def test_select_accepts_codes_names_and_prefixes(capsys, token):
 
 def test_ignore_comma_separated(capsys):
     _, out, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "--ignore", "RL101,missing-common-exclusion")
+    # The unused suppression names RL101, which did not run: it cannot be judged unused.
     assert {f["name"] for f in json.loads(out)["findings"]} == {"parse-error", "no-query-logic"}
 
 
@@ -86,7 +87,7 @@ def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
     # 3 Sigma, 1 Elastic and 1 Splunk example test the cmd.exe process name besides this
     # one; the replaced copy is not counted twice.
     assert noisy and "(6 rules use process.name eq 'cmd.exe')" in noisy[0]["message"]
-    assert doc["summary"]["corpus_rules"] == 21 and doc["summary"]["rules"] == 1
+    assert doc["summary"]["corpus_rules"] == 22 and doc["summary"]["rules"] == 1
 
 
 def test_indicators_json_contract(capsys):
@@ -120,7 +121,8 @@ def test_rule_docs_have_fixed_sections(capsys):
 def test_rules_lists_every_check(capsys):
     code, out, _ = run_cli(capsys, "rules", "--format", "json")
     assert code == 0
-    assert [c["name"] for c in json.loads(out)] == ["parse-error", "no-query-logic", "noisy-standalone-indicator",
+    assert [c["name"] for c in json.loads(out)] == ["parse-error", "no-query-logic", "unused-suppression",
+                                                    "noisy-standalone-indicator",
                                                     "missing-common-exclusion"]
 
 
@@ -129,7 +131,7 @@ def test_console_script_runs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "rulelint", str(EXAMPLES), "--format", "json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
-    assert json.loads(proc.stdout)["summary"]["rules"] == 21
+    assert json.loads(proc.stdout)["summary"]["rules"] == 22
 
 
 def test_output_file(tmp_path, capsys):
