@@ -1,12 +1,23 @@
 #!/usr/bin/env python3
 """Benchmark rulelint on the reference corpus and print a table.
 
-    python bench/bench.py [CORPUS] [--runs N]
+    python bench/bench.py [CORPUS] [--runs N] [--no-peer]
 
-CORPUS defaults to ../shared/corpus (Sigma, Elastic and Splunk). Each scenario runs the installed
-`rulelint` as a fresh process (what a user waits for), `--runs` times, and
-reports the median and the best wall time; a stage breakdown comes from one
-in-process run. There is no persistent cache yet, so every run is cold.
+CORPUS defaults to ../shared/corpus (Sigma, Elastic and Splunk). Each scenario runs
+the installed `rulelint` as a fresh process (what a user waits for), `--runs` times,
+and reports the median and best wall time and the peak memory of the process tree's
+largest process:
+
+- cold: a new, empty cache folder for every run (the cost of a first run, cache
+  writing included);
+- warm: an unchanged corpus with its cache in place;
+- one changed file through the hook path: `rulelint hook FILE` in a folder whose
+  `.rulelint.toml` names the corpus, the file edited before every run;
+- the peer figure: `sigma check` of sigma-cli on the Sigma rules, installed in a
+  throwaway venv by this script and run with `validators: []` (parse only: some
+  validators want network data), which is what a one-rule linter costs.
+
+A stage breakdown comes from one in-process run.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,21 +42,32 @@ def rulelint_cmd() -> list[str]:
     return [exe]
 
 
-def timed(cmd: list[str], runs: int) -> tuple[float, float, int]:
-    times = []
-    rc = 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        times.append(time.perf_counter() - start)
-        rc = proc.returncode
-        if rc not in (0, 1):
-            raise SystemExit(f"{' '.join(cmd)} failed ({rc}): {proc.stderr[-500:]}")
-    return statistics.median(times), min(times), rc
+def run_once(cmd: list[str], cwd: str | None = None) -> tuple[float, int, int]:
+    """(wall seconds, exit code, peak RSS in MB of the process or its largest child)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-500:]}")
+    return wall, proc.returncode, usage.ru_maxrss // 1024
+
+
+def timed(cmd: list[str], runs: int, before=None, cwd: str | None = None) -> tuple[float, float, int]:
+    times, peak = [], 0
+    for i in range(runs):
+        if before:
+            before(i)
+        wall, _, rss = run_once(cmd, cwd)
+        times.append(wall)
+        peak = max(peak, rss)
+    return statistics.median(times), min(times), peak
 
 
 def stages(corpus: str) -> list[tuple[str, float, str]]:
-    """One in-process run split by stage."""
+    """One in-process run split by stage (no cache)."""
     from rulelint.engine import Settings, commonness_for, judge
     from rulelint.checks import CHECKS, Context
     from rulelint.loaders import discover, load_paths
@@ -73,31 +96,74 @@ def stages(corpus: str) -> list[tuple[str, float, str]]:
     return out
 
 
+def sigma_check(sigma_rules: Path, work: Path, runs: int) -> tuple[float, float, int] | str:
+    """`sigma check` in a throwaway venv, parse only (`validators: []`)."""
+    venv = work / "sigma-cli-venv"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "sigma-cli"], check=True, capture_output=True)
+    except (subprocess.CalledProcessError, OSError) as e:
+        return f"n/a (sigma-cli could not be installed: {e})"
+    config = work / "validation.yml"
+    config.write_text("validators: []\n", encoding="utf-8")
+    return timed([str(venv / "bin" / "sigma"), "check", "-c", str(config), str(sigma_rules)], runs)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-peer", action="store_true", help="skip the sigma-cli peer figure")
     args = ap.parse_args()
-    corpus = args.corpus
+    corpus = os.path.abspath(args.corpus)
     if not os.path.isdir(corpus):
         print(f"no corpus at {corpus}", file=sys.stderr)
         return 2
     cmd = rulelint_cmd()
-    one = next(iter(sorted(Path(corpus).rglob("*.toml")) or sorted(Path(corpus).rglob("*.yml"))))
-    scenarios = [
-        ("cold, whole corpus (text)", cmd + [corpus, "--no-progress"]),
-        ("cold, whole corpus (json)", cmd + [corpus, "--format", "json"]),
-        ("one file judged against the corpus", cmd + [corpus, "--target", str(one), "--no-progress"]),
-        ("indicators table (json)", cmd + ["indicators", corpus, "--format", "json"]),
-    ]
+    with tempfile.TemporaryDirectory(prefix="rulelint-bench-") as tmp:
+        work = Path(tmp)
+        warm = str(work / "warm-cache")
+        hook_dir = work / "repo"
+        hook_dir.mkdir()
+        source = next(iter(sorted(Path(corpus).rglob("*.yml"))))
+        changed = hook_dir / source.name
+        changed.write_bytes(source.read_bytes())
+        (hook_dir / ".rulelint.toml").write_text(
+            f"corpus = [{str(corpus)!r}]\ncache-dir = {warm!r}\n".replace("'", '"'), encoding="utf-8")
+
+        def fresh_cache(i: int) -> None:
+            shutil.rmtree(work / "cold-cache", ignore_errors=True)
+
+        def edit(i: int) -> None:
+            with open(changed, "a", encoding="utf-8") as fh:
+                fh.write(f"# edit {time.time_ns()}\n")
+
+        rows: list[tuple[str, tuple | str]] = [
+            ("cold, whole corpus (text)", timed(cmd + [corpus, "--no-progress", "--cache-dir", str(work / "cold-cache")],
+                                                args.runs, fresh_cache)),
+        ]
+        run_once(cmd + [corpus, "--no-progress", "--cache-dir", warm])  # fill the warm cache
+        rows += [
+            ("warm, whole corpus (text)", timed(cmd + [corpus, "--no-progress", "--cache-dir", warm], args.runs)),
+            ("warm, whole corpus (json)", timed(cmd + [corpus, "--format", "json", "--cache-dir", warm], args.runs)),
+            ("one changed file, hook path (warm)", timed(cmd + ["hook", str(changed)], args.runs, edit, cwd=str(hook_dir))),
+            ("indicators table (json, warm)", timed(cmd + ["indicators", corpus, "--format", "json", "--cache-dir", warm],
+                                                    args.runs)),
+        ]
+        sigma = Path(corpus) / "sigma" / "rules"
+        if not args.no_peer and sigma.is_dir():
+            rows.append(("peer: sigma check, sigma/rules, parse only", sigma_check(sigma, work, args.runs)))
+
     print(f"rulelint benchmark on {corpus} ({os.cpu_count()} cores, {args.runs} runs each)\n")
-    print(f"| {'scenario':<38} | {'median s':>8} | {'best s':>7} |")
-    print(f"|{'-' * 40}|{'-' * 10}|{'-' * 9}|")
-    for name, c in scenarios:
-        med, best, _ = timed(c, args.runs)
-        print(f"| {name:<38} | {med:>8.2f} | {best:>7.2f} |")
-    print("| warm cache                             |      n/a |     n/a |  (no persistent cache yet)")
-    print("\nStages of one in-process run:\n")
+    print(f"| {'scenario':<42} | {'median s':>8} | {'best s':>7} | {'peak MB':>7} |")
+    print(f"|{'-' * 44}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
+    for name, r in rows:
+        if isinstance(r, str):
+            print(f"| {name:<42} | {r} |")
+        else:
+            med, best, peak = r
+            print(f"| {name:<42} | {med:>8.2f} | {best:>7.2f} | {peak:>7} |")
+    print("\nStages of one in-process run (no cache):\n")
     print(f"| {'stage':<16} | {'s':>6} | detail")
     print(f"|{'-' * 18}|{'-' * 8}|{'-' * 40}")
     for name, secs, detail in stages(corpus):
