@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from .analysis.commonness import Commonness, CommonnessOptions
 from .analysis.noise import noise_score
-from . import suppression
+from . import reference, suppression
 from .cache import Cache
 from .config import Config
 from .checks import CHECKS, BY_NAME, Check, Context, matches
@@ -34,13 +34,15 @@ class Settings:
     jobs: int | None = None
     cache_dir: str | None = None  # None: no persistent cache
     config: Config | None = None  # per-path and per-rule ignores
+    reference: str | None = None  # a reference index file whose rules join the corpus
 
     def key(self) -> str:
         """What, besides the files, decides a run's findings."""
         cfg = self.config
         ignores = (cfg.root, sorted(cfg.per_path_ignores.items()), sorted(cfg.per_rule_ignores.items())) if cfg else ()
+        ref = reference.fingerprint(self.reference) if self.reference else ""
         return repr((sorted(self.select), sorted(self.ignore),
-                     sorted((k, sorted(v.items())) for k, v in self.options.items()), ignores))
+                     sorted((k, sorted(v.items())) for k, v in self.options.items()), ignores, ref))
 
     def enabled(self) -> list[Check]:
         chosen = [c for c in CHECKS if not self.select or any(matches(c, t) for t in self.select)]
@@ -129,7 +131,7 @@ def run(
     cache = open_cache(settings)
     corpus_files = discover(paths)
     target_files = discover(targets) if targets else []
-    corpus_print = _files_print(cache, corpus_files) if cache else None
+    corpus_print = _corpus_print(settings, cache, corpus_files) if cache else None
     run_key = _run_key(settings, cache, corpus_files, target_files, bool(targets)) if corpus_print else None
     cached = cache.run_result(run_key) if cache and run_key else None
     warnings = cache.warnings if cache else []
@@ -145,6 +147,7 @@ def run(
     # The corpus index: from the stored snapshot when the corpus is unchanged and only
     # targets are judged, else built from the loaded rules (and stored for next time).
     index: CorpusIndex | None = None
+    ref_label = ""  # the reference index joined to the corpus, described
     corpus_rules: list[NormalizedRule] = []
     corpus_errors = 0
     if cache and corpus_print and targets:
@@ -153,6 +156,7 @@ def run(
             try:
                 index, meta = snapshot.load(data)
                 corpus_errors = int(meta.get("errors", 0))
+                ref_label = str(meta.get("reference", ""))
             except ValueError as e:
                 warnings.append(f"stored corpus index is damaged ({e}) and is rebuilt")
     corpus_load = LoadResult()
@@ -163,10 +167,15 @@ def run(
         corpus_errors = len(corpus_load.findings)
         _unique_keys(corpus_rules)
         index = CorpusIndex(corpus_rules)
+        if settings.reference:
+            ref_index, meta = reference.read(settings.reference)
+            reference.merge(index, ref_index)
+            ref_label = reference.describe(meta)
         if cache:
-            corpus_print = corpus_print or _files_print(cache, corpus_files)
+            corpus_print = corpus_print or _corpus_print(settings, cache, corpus_files)
             if corpus_print:  # the corpus alone, before any target replaces a rule
-                cache.store_snapshot(corpus_print, snapshot.dump(index, None, {"errors": corpus_errors}))
+                cache.store_snapshot(corpus_print, snapshot.dump(
+                    index, None, {"errors": corpus_errors, "reference": ref_label}))
     judged_noise: dict[str, float] = {}
     if targets:
         target_load = load_paths(target_files, settings.jobs, None, cache)
@@ -191,6 +200,7 @@ def run(
     counts = {
         "rules": len(judged), "corpus_rules": len(index),
         "by_vendor": dict(Counter(r.vendor for r in judged)), "common_threshold": common.threshold,
+        "reference": ref_label,
     }
     ctx = Context(index=index, common=common, options=settings.options)
     enabled = settings.enabled()
@@ -220,10 +230,18 @@ def _silence(findings: list[Finding], paths: list[str], settings: Settings, enab
     return sorted(out, key=Finding.sort_key)
 
 
+def _corpus_print(settings: Settings, cache: Cache, corpus_files: list[str]) -> str | None:
+    """The corpus's identity: its files, and the reference index joined to it."""
+    files = _files_print(cache, corpus_files)
+    if files is None or not settings.reference:
+        return files
+    return hashlib.sha1(f"{files}|{reference.fingerprint(settings.reference)}".encode()).hexdigest()
+
+
 def _run_key(settings: Settings, cache: Cache, corpus_files: list[str], target_files: list[str],
              has_targets: bool) -> str | None:
     """The identity of a run: settings and every file's content (None until all are cached)."""
-    corpus_print = _files_print(cache, corpus_files)
+    corpus_print = _corpus_print(settings, cache, corpus_files)
     target_print = _files_print(cache, target_files) if corpus_print else None
     if not (corpus_print and target_print):
         return None

@@ -133,3 +133,19 @@ def test_cross_vendor_peers(full_run, shared_corpus):
     mixed = [f for f in full_run.findings if f.name == "missing-common-exclusion"
              and any(vendor_of.get(r.path) != vendor_of.get(f.path) for r in f.related)]
     assert mixed
+
+
+def test_bundled_reference_is_current(shared_corpus, tmp_path):
+    """Rebuilding the reference index from ../shared/corpus reproduces the shipped file
+    byte for byte: it changes whenever loaders or canonical fields change, and then
+    `rulelint index build ../shared/corpus -o lint/data/reference.idx` refreshes it."""
+    from rulelint.cli.main import main
+    from rulelint.reference import BUNDLED, read
+
+    out = tmp_path / "reference.idx"
+    assert main(["index", "build", str(shared_corpus), "-o", str(out), "--no-progress"]) == 0
+    assert out.read_bytes() == BUNDLED.read_bytes()
+    _, meta = read(BUNDLED)
+    assert {s["repository"] for s in meta["sources"]} == {
+        "SigmaHQ/sigma", "elastic/detection-rules", "splunk/security_content"}
+    assert all(len(s["commit"]) == 40 for s in meta["sources"])

@@ -133,7 +133,9 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
         peers=len(group),
         missing=[{"field": k.field, "op": k.op, "value": k.value, "peers": n} for k, n in missing],
     )
-    f.related = [Related(p.path, p.logic_line or p.line, f"peer rule {p.title!r} excludes it") for p in list(related_rules.values())[:10]]
+    f.related = [Related(p.path, p.logic_line or p.line,
+                         f"peer rule {p.title!r} excludes it" if p.title else "reference rule excludes it")
+                 for p in list(related_rules.values())[:10]]
     yield f
 
 

@@ -13,6 +13,7 @@ from ..checks import CHECKS, lookup, matches
 from ..cache import DEFAULT_DIR
 from ..config import Config, ConfigError, load_config
 from ..loaders import RULE_SUFFIXES
+from ..reference import BUNDLED
 from ..engine import Settings, exit_code, run
 from ..findings import SEVERITIES
 
@@ -25,6 +26,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the persistent cache")
     p.add_argument("--cache-dir", metavar="DIR", default=None,
                    help=f"where the cache lives (default: $RULELINT_CACHE_DIR or ./{DEFAULT_DIR})")
+
+
+def _reference_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", metavar="FILE", default=None,
+                   help="a reference index (`rulelint index build`) whose rules join the corpus "
+                        "(default: the one bundled with rulelint)")
+    p.add_argument("--no-reference", action="store_true", help="judge against the given corpus alone")
+
+
+def _reference(args: argparse.Namespace, config: Config | None = None) -> str | None:
+    """The reference index to use: --reference, the configuration's, else the bundled one."""
+    if args.no_reference:
+        return None
+    if args.reference:
+        return args.reference
+    if config is not None and config.reference:
+        return os.path.join(config.root, config.reference)
+    return str(BUNDLED) if BUNDLED.is_file() else None
 
 
 def _cache_dir(args: argparse.Namespace, config: Config | None = None) -> str | None:
@@ -43,7 +62,7 @@ def lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rulelint",
         description="Lint detection rules with corpus context. Sub-commands: "
-                    "indicators PATH..., rule CODE, rules, hook FILE... (pre-commit).",
+                    "indicators PATH..., rule CODE, rules, hook FILE... (pre-commit), index build PATH... -o FILE.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="rule files or folders: the corpus (default: `corpus` of the configuration)")
@@ -61,6 +80,7 @@ def lint_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     p.add_argument("--version", action="version", version=f"rulelint {__version__}")
     _common(p)
+    _reference_args(p)
     return p
 
 
@@ -71,6 +91,17 @@ def indicators_parser() -> argparse.ArgumentParser:
     p.add_argument("--field", action="append", default=[], help="only these fields (repeatable)")
     p.add_argument("--min-reach", type=int, default=1)
     p.add_argument("--limit", type=int, default=None, help="at most this many rows (text default: 50)")
+    _common(p)
+    _reference_args(p)
+    return p
+
+
+def index_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rulelint index build",
+        description="Build a reference index (indicator keys, rule ids and paths, no rule text) from a corpus.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("-o", "--output", metavar="FILE", required=True)
     _common(p)
     return p
 
@@ -136,8 +167,12 @@ def cmd_lint(argv: list[str], hook: bool = False) -> int:
     if missing:
         print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
+    ref = _reference(args, config)
+    if ref and not os.path.isfile(ref):
+        print(f"rulelint: no such reference index: {ref}", file=sys.stderr)
+        return 2
     settings = Settings(select=select, ignore=ignore, options=config.options, jobs=args.jobs,
-                        cache_dir=_cache_dir(args, config), config=config)
+                        cache_dir=_cache_dir(args, config), config=config, reference=ref)
     result = _with_progress(not args.no_progress and args.format == "text",
                             lambda factory: run(args.paths, args.target, settings, factory,
                                                 need_rules=args.format == "json"))
@@ -167,8 +202,41 @@ def cmd_indicators(argv: list[str]) -> int:
         cache.save()
         _warn(cache.warnings)
     index = CorpusIndex(loaded.rules)
+    ref = _reference(args)
+    if ref:
+        from .. import reference
+
+        reference.merge(index, reference.read(ref)[0])
     limit = args.limit if args.limit is not None else (50 if args.format == "text" else None)
     render_indicators(index, sys.stdout, args.format, fields=args.field, min_reach=args.min_reach, limit=limit)
+    return 0
+
+
+def cmd_index(argv: list[str]) -> int:
+    if not argv or argv[0] != "build":
+        print("usage: rulelint index build PATH... -o FILE", file=sys.stderr)
+        return 2
+    args = index_parser().parse_args(argv[1:])
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    from .. import reference
+    from ..engine import load_corpus, open_cache
+
+    settings = Settings(jobs=args.jobs, cache_dir=_cache_dir(args))
+    cache = open_cache(settings)
+    loaded, _ = _with_progress(not args.no_progress, lambda f: load_corpus(args.paths, settings, f, cache))
+    if cache:
+        cache.save()
+    data = reference.build(loaded.rules, args.paths)
+    tmp = f"{args.output}.part"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, args.output)
+    _, meta = reference.read(args.output)
+    print(f"rulelint: wrote {args.output}: {reference.describe(meta)}, {meta['indicators']:,} indicators, "
+          f"{len(data) / 1e6:.1f} MB")
     return 0
 
 
@@ -196,7 +264,7 @@ def cmd_rules(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules,
-                "hook": lambda rest: cmd_lint(rest, hook=True)}
+                "hook": lambda rest: cmd_lint(rest, hook=True), "index": cmd_index}
     try:
         if argv and argv[0] in handlers:
             return handlers[argv[0]](argv[1:])

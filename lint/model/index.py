@@ -53,6 +53,40 @@ class CorpusIndex:
         self._add(r)
         self.__dict__.pop("graph", None)  # the cached graph no longer matches
 
+    def absorb(self, other: "CorpusIndex", skip: set[str]) -> None:
+        """Take in another index's rules (a reference), except the keys in `skip`:
+        usage sets are merged whole rather than rule by rule, and the written forms
+        of its indicators come along."""
+        self._reach.clear()
+        self.__dict__.pop("graph", None)
+        for key, r in other.rules.items():
+            if key in skip:
+                continue
+            self.rules[key] = r
+            for t in r.techniques:
+                self.by_technique[t].add(key)
+            self.by_logsource[r.logsource.key()].add(key)
+            if r.logsource.category:
+                self.by_category[r.logsource.category].add(key)
+            if r.id:
+                self.by_id.setdefault(r.id, key)
+            name = r.extra.get("name")
+            if name:
+                self.by_name.setdefault(str(name), key)
+        for k, u in other.usage.items():
+            pos, exc = u.positive - skip, u.excluded - skip
+            if not pos and not exc:
+                continue
+            mine = self.usage.get(k)
+            if mine is None:
+                self.usage[k] = Usage(pos, exc)
+            else:
+                mine.positive |= pos
+                mine.excluded |= exc
+            forms = self.written.setdefault(k, {})
+            for nk, n in other.written.get(k, {}).items():
+                forms[nk] = forms.get(nk, 0) + n
+
     def remove(self, key: str) -> None:
         """Take a rule out (a target replacing the corpus version it edits)."""
         r = self.rules.pop(key, None)

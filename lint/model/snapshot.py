@@ -47,7 +47,10 @@ class RuleStub:
             yield k, k, False
 
 
-def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[str, Any] | None = None) -> bytes:
+def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[str, Any] | None = None,
+         stable: bool = False) -> bytes:
+    """The snapshot bytes. `stable` gives the same bytes for the same content (marshal
+    format 2 has no back-references, whose use depends on object identity)."""
     rule_keys = list(index.rules)
     rule_ids = {k: i for i, k in enumerate(rule_keys)}
     key_list = list(index.usage)
@@ -71,7 +74,8 @@ def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[s
             tuple(sorted(key_ids[k] for k in r.excluded_keys() if k in key_ids)),
             (noise or {}).get(r.key, getattr(r, "stored_noise", None)),
         ))
-    return marshal.dumps({"format": SNAPSHOT_FORMAT, "keys": keys, "rules": rules, "meta": meta or {}})
+    doc = {"format": SNAPSHOT_FORMAT, "keys": keys, "rules": rules, "meta": meta or {}}
+    return marshal.dumps(doc, 2) if stable else marshal.dumps(doc)
 
 
 def load(data: bytes) -> tuple[CorpusIndex, dict[str, Any]]:

@@ -59,6 +59,8 @@ def summary_table(result: RunResult) -> Table:
         t.add_row(f"{vendor} rules", str(n))
     if s["corpus_rules"] != s["rules"]:
         t.add_row("corpus rules (context)", str(s["corpus_rules"]))
+    if s.get("reference"):
+        t.add_row("reference index", escape(s["reference"]))
     for name, n in s["by_check"].items():
         t.add_row(escape(name), str(n))
     sev = s["by_severity"]

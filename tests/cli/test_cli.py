@@ -79,7 +79,7 @@ def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
     src = EXAMPLES / "sigma" / "process_creation" / "proc_creation_win_cmd_any_execution.yml"
     target = tmp_path / "edited.yml"
     target.write_text(src.read_text())
-    _, out, _ = run_cli(capsys, str(EXAMPLES), "--target", str(target), "--format", "json")
+    _, out, _ = run_cli(capsys, str(EXAMPLES), "--target", str(target), "--format", "json", "--no-reference")
     doc = json.loads(out)
     assert [r["path"] for r in doc["rules"]] == [str(target)]
     assert all(f["path"] == str(target) for f in doc["findings"])
@@ -91,7 +91,7 @@ def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
 
 
 def test_indicators_json_contract(capsys):
-    code, out, _ = run_cli(capsys, "indicators", str(EXAMPLES), "--format", "json")
+    code, out, _ = run_cli(capsys, "indicators", str(EXAMPLES), "--format", "json", "--no-reference")
     assert code == 0
     rows = json.loads(out)["indicators"]
     # Image ends_with '\cmd.exe', KQL process.name:cmd.exe and SPL Processes.process_name=cmd.exe
@@ -149,6 +149,73 @@ def test_control_characters_in_rule_text_render_inert(tmp_path, capsys):
               Image|endswith: "\\\\evil\\x1b[31m.exe"
             condition: selection
         """))
-    code, out, _ = run_cli(capsys, str(tmp_path), "--no-progress")
+    code, out, _ = run_cli(capsys, str(tmp_path), "--no-progress", "--no-reference")
     assert code == 1 and "noisy-standalone-indicator" in out
     assert "\x1b[31m" not in out and "\\x1b[31m" in out
+
+
+# -- the bundled reference index ------------------------------------------------------
+
+def test_three_rules_of_your_own_get_reach_from_the_bundled_reference(tmp_path, capsys):
+    """A tiny private corpus learns from the public corpora that `\\cmd.exe` is everywhere."""
+    from rulelint.reference import BUNDLED
+
+    assert BUNDLED.is_file()
+    rules = {
+        "cmd.yml": ("cmd alone", "selection:\n  Image|endswith: '\\cmd.exe'\ncondition: selection"),
+        "vss.yml": ("vss", "selection:\n  CommandLine|contains: 'vssadmin delete shadows'\ncondition: selection"),
+        "any.yml": ("anydesk", "selection:\n  Image|endswith: '\\anydesk.exe'\n  CommandLine|contains: '--install'\n"
+                               "condition: selection"),
+    }
+    for name, (title, det) in rules.items():
+        (tmp_path / name).write_text(sigma_rule(title, det))
+    code, out, _ = run_cli(capsys, str(tmp_path), "--format", "json")
+    doc = json.loads(out)
+    noisy = [f for f in doc["findings"] if f["name"] == "noisy-standalone-indicator"]
+    assert code == 1 and [f["path"] for f in noisy] == [str(tmp_path / "cmd.yml")]
+    reach = int(noisy[0]["message"].split("(")[1].split(" rules")[0])
+    assert reach > 200  # Sigma, Elastic and Splunk rules of the reference test the cmd.exe name
+    assert doc["summary"]["rules"] == 3 and doc["summary"]["corpus_rules"] > 7000
+    assert "SigmaHQ/sigma@" in doc["summary"]["reference"]
+    # Without the reference, three rules are no evidence of anything.
+    code, out, _ = run_cli(capsys, str(tmp_path), "--format", "json", "--no-reference")
+    assert code == 0 and json.loads(out)["findings"] == []
+    # The indicators table counts the reference too.
+    _, out, _ = run_cli(capsys, "indicators", str(tmp_path), "--format", "json", "--field", "process.name")
+    cmd = next(r for r in json.loads(out)["indicators"] if r["value"] == "cmd.exe")
+    assert cmd["reach"] > 200 and all(cmd["vendors"][v] > 0 for v in ("sigma", "elastic", "splunk"))
+
+
+def test_reference_rules_are_replaced_by_the_corpus_version(tmp_path, capsys):
+    """A rule linted with the id of a reference rule is not also counted as that reference rule."""
+    from rulelint import reference
+
+    index, meta = reference.read(reference.BUNDLED)
+    stub = next(r for r in index.rules.values() if r.vendor == "sigma" and r.id and r.positive_keys())
+    (tmp_path / "mine.yml").write_text(sigma_rule("mine", "selection:\n  CommandLine|contains: 'zz-unique-zz'\n"
+                                                          "condition: selection", rule_id=stub.id))
+    _, out, _ = run_cli(capsys, str(tmp_path), "--format", "json")
+    doc = json.loads(out)
+    assert doc["summary"]["corpus_rules"] == meta["rules"]  # one replaced, none added twice
+
+
+def test_reference_option_errors(tmp_path, capsys):
+    (tmp_path / "r.yml").write_text(sigma_rule("r", "selection:\n  CommandLine|contains: 'x'\ncondition: selection"))
+    assert run_cli(capsys, str(tmp_path), "--reference", str(tmp_path / "missing.idx"))[0] == 2
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"not an index")
+    code, _, err = run_cli(capsys, str(tmp_path), "--reference", str(bad), "--no-cache")
+    assert code == 2 and "not a rulelint reference index" in err
+
+
+def test_index_build_round_trip(tmp_path, capsys):
+    out_file = tmp_path / "ref.idx"
+    code, out, _ = run_cli(capsys, "index", "build", str(EXAMPLES), "-o", str(out_file), "--no-progress")
+    assert code == 0 and out_file.is_file() and "22 rules" in out
+    from rulelint import reference
+
+    index, meta = reference.read(out_file)
+    assert meta["rules"] == len(index.rules) == 22
+    assert all(r.title == "" for r in index.rules.values())  # no rule text
+    assert all(not r.path.startswith("/") for r in index.rules.values())
+    assert run_cli(capsys, "index", "nope")[0] == 2
