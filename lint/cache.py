@@ -14,6 +14,7 @@ A cache that cannot be read is discarded with a warning and rebuilt.
 from __future__ import annotations
 
 import hashlib
+from importlib import metadata
 import os
 import pickle
 import tempfile
@@ -36,12 +37,18 @@ class Stamp:
     mtime_ns: int
     digest: str
     deps: str = ""  # fingerprint of what the result also depends on (a Splunk macros folder)
+    mentions: bool = True  # the text names rulelint (may hold suppression comments)
 
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """The version plus a hash of rulelint's own code and data files."""
     h = hashlib.sha1(f"{__version__}/{CACHE_FORMAT}".encode())
+    for dist in ("pysigma", "eql", "lark", "luqum", "PyYAML"):  # parsers decide what a file yields
+        try:
+            h.update(f"{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            pass
     root = Path(__file__).resolve().parent
     for p in sorted(root.rglob("*")):
         if p.suffix in (".py", ".json", ".lark") and "__pycache__" not in p.parts:
@@ -63,6 +70,11 @@ def _macro_dir(directory: str) -> str | None:
 
 
 _folder_prints: dict[str, str] = {}
+
+
+def clear_dependency_prints() -> None:
+    _folder_prints.clear()
+    _macro_dir.cache_clear()
 
 
 def dependency_print(path: str) -> str:
@@ -96,6 +108,7 @@ class Cache:
         self._files: dict[str, tuple[Stamp, bytes]] | None = None
         self._recent: dict[str, tuple[Stamp, bytes]] = {}  # entries newer than the main file
         self._fresh: dict[str, Stamp | None] = {}
+        self._main_ok = False
         self._dirty = False
 
     # -- loaded files -------------------------------------------------------------
@@ -103,10 +116,17 @@ class Cache:
     @property
     def files(self) -> dict[str, tuple[Stamp, bytes]]:
         if self._files is None:
-            self._files = self._read(self.files_path) or {}
+            main = self._read(self.files_path)
+            self._main_ok = main is not None  # a missing or damaged main file is rewritten whole
+            self._files = main or {}
             self._recent = self._read(self.overlay_path) or {}
             self._files.update(self._recent)
         return self._files
+
+    def known(self, path: str) -> Stamp | None:
+        """The stamp the cache holds for `path`, fresh or not (what the stored index was built from)."""
+        entry = self.files.get(os.path.abspath(path))
+        return entry[0] if entry else None
 
     def fresh(self, path: str) -> Stamp | None:
         """The stamp of the cached entry of `path` if it is still valid, without loading it."""
@@ -148,8 +168,9 @@ class Cache:
             self._dirty = True
         return entry
 
-    def store(self, path: str, stamp: Stamp, result: Any) -> None:
-        entry = (stamp, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    def store(self, path: str, stamp: Stamp, result: Any, blob: bytes | None = None) -> None:
+        """Remember a loaded file; `blob` is the result already pickled, if at hand."""
+        entry = (stamp, blob if blob is not None else pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         self.files[os.path.abspath(path)] = entry
         self._recent[os.path.abspath(path)] = entry
         self._fresh[path] = stamp
@@ -201,12 +222,13 @@ class Cache:
         merged into the main file."""
         if not self._dirty or self._files is None:
             return
-        if 0 < len(self._recent) <= overlay_limit and os.path.exists(self.files_path):
+        if 0 < len(self._recent) <= overlay_limit and self._main_ok:
             self._write(self.overlay_path, self._recent)
         else:
             # Forget files that are gone; entries of other corpora sharing the cache stay.
             self._files = {p: e for p, e in self._files.items() if os.path.exists(p)}
             self._write(self.files_path, self._files)
+            self._main_ok = True
             self._recent = {}
             try:
                 os.unlink(self.overlay_path)

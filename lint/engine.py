@@ -13,11 +13,11 @@ from typing import Any, Callable
 from .analysis.commonness import Commonness, CommonnessOptions
 from .analysis.noise import noise_score
 from . import reference, suppression
-from .cache import Cache
+from .cache import Cache, Stamp
 from .config import Config
 from .checks import CHECKS, BY_NAME, Check, Context, matches
 from .findings import Finding, severity_rank
-from .loaders import discover, load_paths
+from .loaders import discover, load_paths, reset_memos
 from .loaders.result import LoadResult
 from .model import snapshot
 from .model.index import CorpusIndex
@@ -108,7 +108,7 @@ def _files_print(cache: Cache, files: list[str]) -> str | None:
         stamp = cache.fresh(p)
         if stamp is None:
             return None
-        h.update(f"{os.path.abspath(p)}\0{stamp.digest}\0{stamp.deps}\n".encode())
+        h.update(f"{p}\0{stamp.digest}\0{stamp.deps}\n".encode())  # as spelled: reports show it
     return h.hexdigest()
 
 
@@ -128,15 +128,17 @@ def run(
     """
     settings = settings or Settings()
     started = time.perf_counter()
+    reset_memos()  # macros and their fingerprints may have changed since an earlier run
     cache = open_cache(settings)
     corpus_files = discover(paths)
     target_files = discover(targets) if targets else []
-    corpus_print = _corpus_print(settings, cache, corpus_files) if cache else None
+    corpus_print = _corpus_print(settings, cache, corpus_files, target_files) if cache else None
     run_key = _run_key(settings, cache, corpus_files, target_files, bool(targets)) if corpus_print else None
     cached = cache.run_result(run_key) if cache and run_key else None
     warnings = cache.warnings if cache else []
     if cached is not None:
         findings, noise, counts, nfiles, corpus_errors = cached
+        cache.save()  # touched files: remember their new mtimes
         judged: list[NormalizedRule] = []
         if need_rules:  # the JSON output lists the judged rules
             judged = load_paths(target_files or corpus_files, settings.jobs, None, cache).rules
@@ -146,6 +148,7 @@ def run(
 
     # The corpus index: from the stored snapshot when the corpus is unchanged and only
     # targets are judged, else built from the loaded rules (and stored for next time).
+    stamps: dict[str, Stamp] = {}  # what each loaded file held (suppression reads only some)
     index: CorpusIndex | None = None
     ref_label = ""  # the reference index joined to the corpus, described
     corpus_rules: list[NormalizedRule] = []
@@ -158,11 +161,11 @@ def run(
                 corpus_errors = int(meta.get("errors", 0))
                 ref_label = str(meta.get("reference", ""))
             except ValueError as e:
-                warnings.append(f"stored corpus index is damaged ({e}) and is rebuilt")
+                warnings.append(f"cache file {cache.snapshot_path} was damaged ({e}) and is rebuilt")
     corpus_load = LoadResult()
     if index is None:
         tick = progress(len(corpus_files), "Loading rules") if progress else None
-        corpus_load = load_paths(corpus_files, settings.jobs, tick, cache)
+        corpus_load = load_paths(corpus_files, settings.jobs, tick, cache, stamps)
         corpus_rules = corpus_load.rules
         corpus_errors = len(corpus_load.findings)
         _unique_keys(corpus_rules)
@@ -172,19 +175,20 @@ def run(
             reference.merge(index, ref_index)
             ref_label = reference.describe(meta)
         if cache:
-            corpus_print = corpus_print or _corpus_print(settings, cache, corpus_files)
+            # The index holds today's content of every corpus file: key it so.
+            corpus_print = _corpus_print(settings, cache, corpus_files)
             if corpus_print:  # the corpus alone, before any target replaces a rule
                 cache.store_snapshot(corpus_print, snapshot.dump(
                     index, None, {"errors": corpus_errors, "reference": ref_label}))
     judged_noise: dict[str, float] = {}
     if targets:
-        target_load = load_paths(target_files, settings.jobs, None, cache)
+        target_load = load_paths(target_files, settings.jobs, None, cache, stamps)
         judged, load_findings = target_load.rules, target_load.findings
-        target_paths = set(target_files)  # discover() already normalizes
+        target_paths = {os.path.abspath(p) for p in target_files}
         target_ids = {r.id for r in judged if r.id}
         # A target replaces the corpus rule it edits: a rule is never its own peer.
         for key in [k for k, r in index.rules.items()
-                    if r.id in target_ids or os.path.normpath(r.path) in target_paths]:
+                    if r.id in target_ids or os.path.abspath(r.path) in target_paths]:
             index.remove(key)
         taken = set(index.rules)
         for r in judged:
@@ -208,7 +212,7 @@ def run(
     checks = [c for c in enabled if c.run is not None]
     judged_findings, judged_noise = judge(judged, checks, ctx, settings.jobs)
     findings.extend(judged_findings)
-    findings = _silence(findings, target_files if targets else corpus_files, settings, enabled)
+    findings = _silence(findings, target_files if targets else corpus_files, settings, enabled, stamps)
     if cache:
         cache.save()
         run_key = run_key or _run_key(settings, cache, corpus_files, target_files, bool(targets))
@@ -221,18 +225,42 @@ def run(
     )
 
 
-def _silence(findings: list[Finding], paths: list[str], settings: Settings, enabled: list[Check]) -> list[Finding]:
+def _silence(findings: list[Finding], paths: list[str], settings: Settings, enabled: list[Check],
+             stamps: dict[str, Stamp] | None = None) -> list[Finding]:
     """Inline suppression comments, then the configuration's per-path and per-rule ignores."""
-    kept, unused = suppression.apply(findings, paths, enabled=enabled)
+    stamps = stamps or {}
+
+    def read(path: str) -> str | None:
+        stamp = stamps.get(path)
+        return None if stamp is not None and not stamp.mentions else suppression.read_text(path)
+
+    kept, unused = suppression.apply(findings, paths, read_text=read, enabled=enabled)
     out = kept + unused
     if settings.config is not None:
         out = [f for f in out if not settings.config.ignored_for(f)]
     return sorted(out, key=Finding.sort_key)
 
 
-def _corpus_print(settings: Settings, cache: Cache, corpus_files: list[str]) -> str | None:
-    """The corpus's identity: its files, and the reference index joined to it."""
-    files = _files_print(cache, corpus_files)
+def _corpus_print(settings: Settings, cache: Cache, corpus_files: list[str],
+                  target_files: list[str] = ()) -> str | None:  # type: ignore[assignment]
+    """The corpus's identity: its files, and the reference index joined to it.
+
+    Targets inside the corpus (the pre-commit case) count as the version the cache
+    last saw, or not at all if it never saw them: the stored index of that corpus is
+    still the right base, since targets replace their old version anyway."""
+    targets = {os.path.abspath(p) for p in target_files}
+    if targets:
+        h = hashlib.sha1()
+        for p in corpus_files:
+            stamp = cache.known(p) if os.path.abspath(p) in targets else cache.fresh(p)
+            if stamp is None:
+                if os.path.abspath(p) in targets:
+                    continue  # a new file: not part of the stored corpus
+                return None
+            h.update(f"{p}\0{stamp.digest}\0{stamp.deps}\n".encode())  # as spelled: reports show it
+        files: str | None = h.hexdigest()
+    else:
+        files = _files_print(cache, corpus_files)
     if files is None or not settings.reference:
         return files
     return hashlib.sha1(f"{files}|{reference.fingerprint(settings.reference)}".encode()).hexdigest()
@@ -241,7 +269,7 @@ def _corpus_print(settings: Settings, cache: Cache, corpus_files: list[str]) -> 
 def _run_key(settings: Settings, cache: Cache, corpus_files: list[str], target_files: list[str],
              has_targets: bool) -> str | None:
     """The identity of a run: settings and every file's content (None until all are cached)."""
-    corpus_print = _corpus_print(settings, cache, corpus_files)
+    corpus_print = _corpus_print(settings, cache, corpus_files, target_files)
     target_print = _files_print(cache, target_files) if corpus_print else None
     if not (corpus_print and target_print):
         return None

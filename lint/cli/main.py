@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules,
                 "hook": lambda rest: cmd_lint(rest, hook=True), "index": cmd_index}
     try:
-        if argv and argv[0] in handlers:
+        # `rulelint rules` in a SigmaHQ checkout means its `rules/` folder, not the sub-command.
+        if argv and argv[0] in handlers and not os.path.isdir(argv[0]):
             return handlers[argv[0]](argv[1:])
         return cmd_lint(argv)
     except SystemExit as e:  # argparse: usage errors are exit 2, --help is 0

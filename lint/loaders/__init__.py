@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
-from ..cache import Cache, Stamp, dependency_print, digest_of
+from ..cache import Cache, Stamp, clear_dependency_prints, dependency_print, digest_of
 from ..model.canonical import canonicalize
 from .elastic import load_elastic, looks_like_elastic
 from .result import LoadResult, parse_error
@@ -56,7 +57,9 @@ def load_stamped(path: str) -> tuple[LoadResult, Stamp | None]:
     result = _load_native(path, raw)
     for rule in result.rules:
         canonicalize(rule)
-    return result, Stamp(st.st_size, st.st_mtime_ns, digest_of(raw), dependency_print(path))
+    # Whether the file may hold `# rulelint:` directives: suppression reads only those.
+    mentions = b"rulelint" in raw.lower()
+    return result, Stamp(st.st_size, st.st_mtime_ns, digest_of(raw), dependency_print(path), mentions)
 
 
 def _load_native(path: str, raw: bytes) -> LoadResult:
@@ -97,8 +100,35 @@ def _load_toml(path: str, text: str) -> LoadResult:
         return LoadResult(findings=[parse_error(path, None, f"internal error while loading: {type(e).__name__}: {e}")])
 
 
-def _load_chunk(paths: list[str]) -> list[tuple[LoadResult, Stamp | None]]:
-    return [load_stamped(p) for p in paths]
+def reset_memos() -> None:
+    """Forget what loading remembers across files (macro tables, folder fingerprints):
+    one run sees the files as they are when it starts."""
+    MacroTable._by_folder.clear()
+    MacroTable._by_dir.clear()
+    clear_dependency_prints()
+
+
+def _repath(result: LoadResult, path: str) -> LoadResult:
+    """A cached result read through another spelling of its path (relative, absolute):
+    report the path as this run names it."""
+    old = next((r.path for r in result.rules), None) or next((f.path for f in result.findings), None)
+    if old is None or old == path:
+        return result
+    for r in result.rules:
+        r.path = path
+        if old in r.key:
+            r.key = r.key.replace(old, path)
+    for f in result.findings:
+        f.path = path
+        f.message = f.message.replace(old, path)
+        f.rule_key = f.rule_key.replace(old, path)
+    return result
+
+
+def _load_chunk(paths: list[str]) -> list[tuple[bytes, Stamp | None]]:
+    """Worker side: each result pickled once, here, so the parent can both use it and
+    cache it without pickling it again."""
+    return [(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL), stamp) for r, stamp in map(load_stamped, paths)]
 
 
 def load_paths(
@@ -119,7 +149,7 @@ def load_paths(
         for i, p in enumerate(files):
             hit = cache.lookup(p)
             if hit is not None:
-                results[i] = hit[0]
+                results[i] = _repath(hit[0], p)
                 if stamps is not None:
                     stamps[p] = hit[1]
         hits = sum(r is not None for r in results)
@@ -127,11 +157,11 @@ def load_paths(
             progress(hits)
     todo = [i for i, r in enumerate(results) if r is None]
 
-    def done(i: int, result: LoadResult, stamp: Stamp | None) -> None:
+    def done(i: int, result: LoadResult, stamp: Stamp | None, blob: bytes | None = None) -> None:
         results[i] = result
         if stamp is not None:
             if cache is not None:
-                cache.store(files[i], stamp, result)
+                cache.store(files[i], stamp, result, blob)
             if stamps is not None:
                 stamps[files[i]] = stamp
 
@@ -145,8 +175,8 @@ def load_paths(
         chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for chunk, loaded in zip(chunks, pool.map(_load_chunk, [[files[i] for i in c] for c in chunks])):
-                for i, (result, stamp) in zip(chunk, loaded):
-                    done(i, result, stamp)
+                for i, (blob, stamp) in zip(chunk, loaded):
+                    done(i, pickle.loads(blob), stamp, blob)
                 if progress:
                     progress(len(chunk))
     total = LoadResult()
