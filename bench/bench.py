@@ -11,8 +11,9 @@ largest process:
 - cold: a new, empty cache folder for every run (the cost of a first run, cache
   writing included);
 - warm: an unchanged corpus with its cache in place;
-- one changed file through the hook path: `rulelint hook FILE` in a folder whose
-  `.rulelint.toml` names the corpus, the file edited before every run;
+- one changed file through the hook path: `rulelint hook FILE` in a copy of the
+  corpus whose `.rulelint.toml` names it as the corpus, one rule of it edited
+  before every run (what pre-commit does on a commit touching one rule);
 - the peer figure: `sigma check` of sigma-cli on the Sigma rules, installed in a
   throwaway venv by this script and run with `validators: []` (parse only: some
   validators want network data), which is what a one-rule linter costs.
@@ -123,13 +124,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rulelint-bench-") as tmp:
         work = Path(tmp)
         warm = str(work / "warm-cache")
+        # The pre-commit case: a repository holding the whole corpus, one rule in it changed.
         hook_dir = work / "repo"
-        hook_dir.mkdir()
-        source = next(iter(sorted(Path(corpus).rglob("*.yml"))))
-        changed = hook_dir / source.name
-        changed.write_bytes(source.read_bytes())
-        (hook_dir / ".rulelint.toml").write_text(
-            f"corpus = [{str(corpus)!r}]\ncache-dir = {warm!r}\n".replace("'", '"'), encoding="utf-8")
+        shutil.copytree(corpus, hook_dir, ignore=shutil.ignore_patterns("regression_data", ".git"))
+        changed = next(iter(sorted((hook_dir / "sigma").rglob("*.yml")) or sorted(hook_dir.rglob("*.yml"))))
+        hook_cache = str(work / "hook-cache")
+        (hook_dir / ".rulelint.toml").write_text(f'corpus = ["."]\ncache-dir = "{hook_cache}"\n', encoding="utf-8")
 
         def fresh_cache(i: int) -> None:
             shutil.rmtree(work / "cold-cache", ignore_errors=True)
@@ -142,11 +142,13 @@ def main() -> int:
             ("cold, whole corpus (text)", timed(cmd + [corpus, "--no-progress", "--cache-dir", str(work / "cold-cache")],
                                                 args.runs, fresh_cache)),
         ]
-        run_once(cmd + [corpus, "--no-progress", "--cache-dir", warm])  # fill the warm cache
+        run_once(cmd + [corpus, "--no-progress", "--cache-dir", warm])  # fill the warm caches
+        run_once(cmd + ["--no-progress"], cwd=str(hook_dir))
         rows += [
             ("warm, whole corpus (text)", timed(cmd + [corpus, "--no-progress", "--cache-dir", warm], args.runs)),
             ("warm, whole corpus (json)", timed(cmd + [corpus, "--format", "json", "--cache-dir", warm], args.runs)),
-            ("one changed file, hook path (warm)", timed(cmd + ["hook", str(changed)], args.runs, edit, cwd=str(hook_dir))),
+            ("one changed file, hook path (warm)", timed(cmd + ["hook", str(changed.relative_to(hook_dir))],
+                                                         args.runs, edit, cwd=str(hook_dir))),
             ("indicators table (json, warm)", timed(cmd + ["indicators", corpus, "--format", "json", "--cache-dir", warm],
                                                     args.runs)),
         ]

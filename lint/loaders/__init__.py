@@ -125,9 +125,13 @@ def _repath(result: LoadResult, path: str) -> LoadResult:
     return result
 
 
-def _load_chunk(paths: list[str]) -> list[tuple[bytes, Stamp | None]]:
-    """Worker side: each result pickled once, here, so the parent can both use it and
-    cache it without pickling it again."""
+def _load_chunk(paths: list[str]) -> list[tuple[LoadResult, Stamp | None]]:
+    return [load_stamped(p) for p in paths]
+
+
+def _load_chunk_blobs(paths: list[str]) -> list[tuple[bytes, Stamp | None]]:
+    """Worker side, when results are cached: each result pickled once, here, so the
+    parent can both use it and cache it without pickling it again."""
     return [(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL), stamp) for r, stamp in map(load_stamped, paths)]
 
 
@@ -174,9 +178,14 @@ def load_paths(
         size = max(20, min(200, len(todo) // (jobs * 8) or 1))
         chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for chunk, loaded in zip(chunks, pool.map(_load_chunk, [[files[i] for i in c] for c in chunks])):
-                for i, (blob, stamp) in zip(chunk, loaded):
-                    done(i, pickle.loads(blob), stamp, blob)
+            # Without a cache, whole chunks travel as one pickle (strings shared across files).
+            work = _load_chunk_blobs if cache is not None else _load_chunk
+            for chunk, loaded in zip(chunks, pool.map(work, [[files[i] for i in c] for c in chunks])):
+                for i, (item, stamp) in zip(chunk, loaded):
+                    if cache is not None:
+                        done(i, pickle.loads(item), stamp, item)
+                    else:
+                        done(i, item, stamp)
                 if progress:
                     progress(len(chunk))
     total = LoadResult()
