@@ -92,6 +92,7 @@ def commonness_for(index: CorpusIndex, settings: Settings) -> Commonness:
 
 def load_corpus(paths: list[str], settings: Settings, progress: ProgressFactory | None = None,
                 cache: Cache | None = None) -> tuple[LoadResult, int]:
+    reset_memos()  # what earlier work in this process remembered about macros
     files = discover(paths)
     tick = progress(len(files), "Loading rules") if progress else None
     return load_paths(files, settings.jobs, tick, cache), len(files)
@@ -133,7 +134,7 @@ def run(
     corpus_files = discover(paths)
     target_files = discover(targets) if targets else []
     corpus_print = _corpus_print(settings, cache, corpus_files, target_files) if cache else None
-    run_key = _run_key(settings, cache, corpus_files, target_files, bool(targets)) if corpus_print else None
+    run_key = _run_key(settings, cache, corpus_print, target_files, bool(targets)) if corpus_print else None
     cached = cache.run_result(run_key) if cache and run_key else None
     warnings = cache.warnings if cache else []
     if cached is not None:
@@ -149,6 +150,7 @@ def run(
     # The corpus index: from the stored snapshot when the corpus is unchanged and only
     # targets are judged, else built from the loaded rules (and stored for next time).
     stamps: dict[str, Stamp] = {}  # what each loaded file held (suppression reads only some)
+    from_snapshot = False
     index: CorpusIndex | None = None
     ref_label = ""  # the reference index joined to the corpus, described
     corpus_rules: list[NormalizedRule] = []
@@ -158,6 +160,7 @@ def run(
         if data is not None:
             try:
                 index, meta = snapshot.load(data)
+                from_snapshot = True
                 corpus_errors = int(meta.get("errors", 0))
                 ref_label = str(meta.get("reference", ""))
             except ValueError as e:
@@ -182,7 +185,10 @@ def run(
                     index, None, {"errors": corpus_errors, "reference": ref_label}))
     judged_noise: dict[str, float] = {}
     if targets:
-        target_load = load_paths(target_files, settings.jobs, None, cache, stamps)
+        # Against a stored index, the cache keeps the targets' old version: it is what
+        # that index holds, so the next changed version still finds it.
+        keep = frozenset(os.path.abspath(p) for p in corpus_files) if from_snapshot else frozenset()
+        target_load = load_paths(target_files, settings.jobs, None, cache, stamps, keep_cached=keep)
         judged, load_findings = target_load.rules, target_load.findings
         target_paths = {os.path.abspath(p) for p in target_files}
         target_ids = {r.id for r in judged if r.id}
@@ -215,7 +221,9 @@ def run(
     findings = _silence(findings, target_files if targets else corpus_files, settings, enabled, stamps)
     if cache:
         cache.save()
-        run_key = run_key or _run_key(settings, cache, corpus_files, target_files, bool(targets))
+        if not run_key:
+            run_key = _run_key(settings, cache, _corpus_print(settings, cache, corpus_files, target_files),
+                               target_files, bool(targets))
         if run_key:
             cache.store_run(run_key, (findings, judged_noise, counts, nfiles, corpus_errors))
     return RunResult(
@@ -266,10 +274,9 @@ def _corpus_print(settings: Settings, cache: Cache, corpus_files: list[str],
     return hashlib.sha1(f"{files}|{reference.fingerprint(settings.reference)}".encode()).hexdigest()
 
 
-def _run_key(settings: Settings, cache: Cache, corpus_files: list[str], target_files: list[str],
+def _run_key(settings: Settings, cache: Cache, corpus_print: str | None, target_files: list[str],
              has_targets: bool) -> str | None:
     """The identity of a run: settings and every file's content (None until all are cached)."""
-    corpus_print = _corpus_print(settings, cache, corpus_files, target_files)
     target_print = _files_print(cache, target_files) if corpus_print else None
     if not (corpus_print and target_print):
         return None

@@ -141,11 +141,13 @@ def load_paths(
     progress: Callable[[int], None] | None = None,
     cache: Cache | None = None,
     stamps: dict[str, Stamp] | None = None,
+    keep_cached: frozenset[str] = frozenset(),
 ) -> LoadResult:
     """Load every file; results keep the order of `files` whatever the parallelism.
 
     With a cache, unchanged files come from it and only the others are parsed (in
     parallel when there are many); `stamps`, when given, receives each file's stamp.
+    Files in `keep_cached` (absolute paths) are parsed but their cache entry is left as is.
     """
     jobs = jobs or os.cpu_count() or 1
     results: list[LoadResult | None] = [None] * len(files)
@@ -164,7 +166,7 @@ def load_paths(
     def done(i: int, result: LoadResult, stamp: Stamp | None, blob: bytes | None = None) -> None:
         results[i] = result
         if stamp is not None:
-            if cache is not None:
+            if cache is not None and os.path.abspath(files[i]) not in keep_cached:
                 cache.store(files[i], stamp, result, blob)
             if stamps is not None:
                 stamps[files[i]] = stamp

@@ -46,6 +46,7 @@ def _load() -> None:
         def __init__(self, text: str) -> None:
             super().__init__(text)
             self.insensitive: set[int] = set()
+            self.pinned: list = []
 
         def _field_path(self, node, allow_optional=False):
             # eql re-parses every field name with its grammar; names repeat across
@@ -71,6 +72,8 @@ def _load() -> None:
             return info
 
         def _mark(self, n) -> None:
+            # Marks are by id(); keep the node alive so no later node can reuse its id.
+            self.pinned.append(n)
             self.insensitive.add(id(n))
             if isinstance(n, eql.ast.Not):
                 self.insensitive.add(id(n.term))

@@ -93,6 +93,7 @@ def load(data: bytes) -> tuple[CorpusIndex, dict[str, Any]]:
     except (KeyError, IndexError, TypeError, ValueError) as e:
         raise ValueError(f"inconsistent snapshot: {type(e).__name__}") from None
     finally:
+        gc.freeze()  # the index lives as long as the run: never rescan it
         if gc_was_on:
             gc.enable()
 
