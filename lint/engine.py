@@ -102,6 +102,73 @@ def open_cache(settings: Settings) -> Cache | None:
     return Cache(settings.cache_dir) if settings.cache_dir else None
 
 
+@dataclass
+class CorpusBase:
+    """The corpus a run judges against: its index, and its rules when they were loaded."""
+
+    index: CorpusIndex
+    rules: list[NormalizedRule]
+    load: LoadResult
+    errors: int
+    reference: str  # the reference index joined to it, described
+    from_snapshot: bool
+
+
+def corpus_index(
+    corpus_files: list[str],
+    settings: Settings,
+    cache: Cache | None = None,
+    progress: ProgressFactory | None = None,
+    stamps: dict[str, Stamp] | None = None,
+    stored_print: str | None = None,
+    warnings: list[str] | None = None,
+) -> CorpusBase:
+    """The corpus index: the stored snapshot when `stored_print` names an unchanged
+    corpus, else built from the loaded rules, the reference joined, and stored for
+    next time."""
+    warnings = warnings if warnings is not None else []
+    if cache and stored_print:
+        data = cache.snapshot(stored_print)
+        if data is not None:
+            try:
+                index, meta = snapshot.load(data)
+                return CorpusBase(index, [], LoadResult(), int(meta.get("errors", 0)),
+                                  str(meta.get("reference", "")), True)
+            except ValueError as e:
+                warnings.append(f"cache file {cache.snapshot_path} was damaged ({e}) and is rebuilt")
+    tick = progress(len(corpus_files), "Loading rules") if progress else None
+    load = load_paths(corpus_files, settings.jobs, tick, cache, stamps)
+    _unique_keys(load.rules)
+    index = CorpusIndex(load.rules)
+    ref_label = ""
+    if settings.reference:
+        ref_index, meta = reference.read(settings.reference)
+        reference.merge(index, ref_index)
+        ref_label = reference.describe(meta)
+    if cache:
+        # The index holds today's content of every corpus file: key it so.
+        corpus_print = _corpus_print(settings, cache, corpus_files)
+        if corpus_print:  # the corpus alone, before any target replaces a rule
+            cache.store_snapshot(corpus_print, snapshot.dump(
+                index, None, {"errors": len(load.findings), "reference": ref_label}))
+    return CorpusBase(index, load.rules, load, len(load.findings), ref_label, False)
+
+
+def indicator_index(paths: list[str], settings: Settings,
+                    progress: ProgressFactory | None = None) -> tuple[CorpusIndex, list[str]]:
+    """The index `rulelint indicators` reads: the stored one when the corpus is unchanged."""
+    reset_memos()
+    cache = open_cache(settings)
+    files = discover(paths)
+    warnings: list[str] = []
+    stored = _corpus_print(settings, cache, files) if cache else None
+    base = corpus_index(files, settings, cache, progress, stored_print=stored, warnings=warnings)
+    if cache:
+        cache.save()
+        warnings += cache.warnings
+    return base.index, warnings
+
+
 def _files_print(cache: Cache, files: list[str]) -> str | None:
     """Fingerprint of the files' contents; None when one is not in the cache yet."""
     h = hashlib.sha1()
@@ -147,42 +214,11 @@ def run(
         return RunResult([], judged, findings, None, None, noise, nfiles, corpus_errors,
                          time.perf_counter() - started, counts, True, warnings)
 
-    # The corpus index: from the stored snapshot when the corpus is unchanged and only
-    # targets are judged, else built from the loaded rules (and stored for next time).
     stamps: dict[str, Stamp] = {}  # what each loaded file held (suppression reads only some)
-    from_snapshot = False
-    index: CorpusIndex | None = None
-    ref_label = ""  # the reference index joined to the corpus, described
-    corpus_rules: list[NormalizedRule] = []
-    corpus_errors = 0
-    if cache and corpus_print and targets:
-        data = cache.snapshot(corpus_print)
-        if data is not None:
-            try:
-                index, meta = snapshot.load(data)
-                from_snapshot = True
-                corpus_errors = int(meta.get("errors", 0))
-                ref_label = str(meta.get("reference", ""))
-            except ValueError as e:
-                warnings.append(f"cache file {cache.snapshot_path} was damaged ({e}) and is rebuilt")
-    corpus_load = LoadResult()
-    if index is None:
-        tick = progress(len(corpus_files), "Loading rules") if progress else None
-        corpus_load = load_paths(corpus_files, settings.jobs, tick, cache, stamps)
-        corpus_rules = corpus_load.rules
-        corpus_errors = len(corpus_load.findings)
-        _unique_keys(corpus_rules)
-        index = CorpusIndex(corpus_rules)
-        if settings.reference:
-            ref_index, meta = reference.read(settings.reference)
-            reference.merge(index, ref_index)
-            ref_label = reference.describe(meta)
-        if cache:
-            # The index holds today's content of every corpus file: key it so.
-            corpus_print = _corpus_print(settings, cache, corpus_files)
-            if corpus_print:  # the corpus alone, before any target replaces a rule
-                cache.store_snapshot(corpus_print, snapshot.dump(
-                    index, None, {"errors": corpus_errors, "reference": ref_label}))
+    base = corpus_index(corpus_files, settings, cache, progress, stamps,
+                        stored_print=corpus_print if targets else None, warnings=warnings)
+    index, corpus_rules, corpus_load = base.index, base.rules, base.load
+    corpus_errors, ref_label, from_snapshot = base.errors, base.reference, base.from_snapshot
     judged_noise: dict[str, float] = {}
     if targets:
         # Against a stored index, the cache keeps the targets' old version: it is what

@@ -191,23 +191,13 @@ def cmd_indicators(argv: list[str]) -> int:
     if missing:
         print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    from ..engine import load_corpus, open_cache
-    from ..model.index import CorpusIndex
+    from ..engine import indicator_index
     from ..renderers.indicators import render_indicators
 
-    settings = Settings(jobs=args.jobs, cache_dir=_cache_dir(args))
-    cache = open_cache(settings)
-    loaded, _ = _with_progress(not args.no_progress and args.format == "text",
-                               lambda factory: load_corpus(args.paths, settings, factory, cache))
-    if cache:
-        cache.save()
-        _warn(cache.warnings)
-    index = CorpusIndex(loaded.rules)
-    ref = _reference(args)
-    if ref:
-        from .. import reference
-
-        reference.merge(index, reference.read(ref)[0])
+    settings = Settings(jobs=args.jobs, cache_dir=_cache_dir(args), reference=_reference(args))
+    index, warnings = _with_progress(not args.no_progress and args.format == "text",
+                                     lambda factory: indicator_index(args.paths, settings, factory))
+    _warn(warnings)
     limit = args.limit if args.limit is not None else (50 if args.format == "text" else None)
     render_indicators(index, sys.stdout, args.format, fields=args.field, min_reach=args.min_reach, limit=limit)
     return 0
