@@ -61,27 +61,20 @@ def digest_of(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-@lru_cache(maxsize=None)
-def _macro_dir(directory: str) -> str | None:
-    for parent in (Path(directory), *Path(directory).parents):
-        if (parent / "macros").is_dir():  # where the Splunk loader looks for macros
-            return str(parent / "macros")
-    return None
-
-
 _folder_prints: dict[str, str] = {}
 
 
 def clear_dependency_prints() -> None:
     _folder_prints.clear()
-    _macro_dir.cache_clear()
 
 
 def dependency_print(path: str) -> str:
     """Fingerprint of the macros folder a Splunk detection is expanded with ('' if none)."""
     if not path.lower().endswith((".yml", ".yaml")):
         return ""
-    folder = _macro_dir(os.path.dirname(os.path.abspath(path)))
+    from .loaders.splunk import MacroTable  # where the Splunk loader looks for macros
+
+    folder = MacroTable.folder_for(path)
     if folder is None:
         return ""
     fp = _folder_prints.get(folder)

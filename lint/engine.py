@@ -169,12 +169,18 @@ def indicator_index(paths: list[str], settings: Settings,
     return base.index, warnings
 
 
-def _files_print(cache: Cache, files: list[str]) -> str | None:
-    """Fingerprint of the files' contents; None when one is not in the cache yet."""
+def _files_print(cache: Cache, files: list[str], old_ok: frozenset[str] = frozenset()) -> str | None:
+    """Fingerprint of the files' contents; None when one is not in the cache yet.
+
+    Files in `old_ok` (absolute paths) count as the version the cache last saw, or
+    not at all if it never saw them."""
     h = hashlib.sha1()
     for p in files:
-        stamp = cache.fresh(p)
+        old = old_ok and os.path.abspath(p) in old_ok
+        stamp = cache.known(p) if old else cache.fresh(p)
         if stamp is None:
+            if old:
+                continue
             return None
         h.update(f"{p}\0{stamp.digest}\0{stamp.deps}\n".encode())  # as spelled: reports show it
     return h.hexdigest()
@@ -292,19 +298,7 @@ def _corpus_print(settings: Settings, cache: Cache, corpus_files: list[str],
     Targets inside the corpus (the pre-commit case) count as the version the cache
     last saw, or not at all if it never saw them: the stored index of that corpus is
     still the right base, since targets replace their old version anyway."""
-    targets = {os.path.abspath(p) for p in target_files}
-    if targets:
-        h = hashlib.sha1()
-        for p in corpus_files:
-            stamp = cache.known(p) if os.path.abspath(p) in targets else cache.fresh(p)
-            if stamp is None:
-                if os.path.abspath(p) in targets:
-                    continue  # a new file: not part of the stored corpus
-                return None
-            h.update(f"{p}\0{stamp.digest}\0{stamp.deps}\n".encode())  # as spelled: reports show it
-        files: str | None = h.hexdigest()
-    else:
-        files = _files_print(cache, corpus_files)
+    files = _files_print(cache, corpus_files, frozenset(os.path.abspath(p) for p in target_files))
     if files is None or not settings.reference:
         return files
     return hashlib.sha1(f"{files}|{reference.fingerprint(settings.reference)}".encode()).hexdigest()

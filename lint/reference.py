@@ -93,6 +93,7 @@ def read(path: str | os.PathLike[str]) -> tuple[CorpusIndex, dict[str, Any]]:
     return snapshot.load(raw)
 
 
+@lru_cache(maxsize=4)
 def fingerprint(path: str | os.PathLike[str]) -> str:
     return hashlib.sha1(_bytes(str(path))).hexdigest()[:16]
 

@@ -20,7 +20,6 @@ import rulelint.loaders as loaders
 from rulelint.cli.main import main
 from rulelint.engine import Settings, run
 from rulelint.loaders import discover
-from rulelint.loaders.splunk import MacroTable
 from rulelint.model import snapshot
 
 from .conftest import sigma_rule
@@ -207,10 +206,7 @@ def loads(monkeypatch) -> list[str]:
 def forget_process_state() -> None:
     """What a new process would not know: the macro-folder fingerprints and macro tables
     memoized per process (see test_macro_edit_seen_by_a_long_lived_process)."""
-    cache_mod._folder_prints.clear()
-    cache_mod._macro_dir.cache_clear()
-    MacroTable._by_folder.clear()
-    MacroTable._by_dir.clear()
+    loaders.reset_memos()
 
 
 # -- 1. a warm run answers as a cold one ------------------------------------------------

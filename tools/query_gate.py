@@ -28,6 +28,22 @@ from rulelint.loaders.query import PredicateSink, QueryError  # noqa: E402
 NAMES = {"eql": "EQL", "kuery": "KQL", "esql": "ES|QL", "lucene": "Lucene"}
 
 
+def _load(path: str, language: str, rows: dict, seconds: Counter, failures: list[str]):
+    """Load one file, timed and counted under `language`; the loaded result, or None on a parse-error."""
+    started = time.perf_counter()
+    res = load_file(path)
+    seconds[language] += time.perf_counter() - started
+    if language == "SPL" and not res.rules and not res.findings:
+        return None  # not a detection (baseline, investigation)
+    rows[language]["queries"] += 1
+    errors = [f.message for f in res.findings if f.name == "parse-error"]
+    if errors:
+        failures.append(f"{language:7} {path}: {errors[0]}")
+        return None
+    rows[language]["parsed"] += 1
+    return res
+
+
 def main() -> int:
     corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent.parent / "shared" / "corpus"
     rows: dict[str, Counter] = defaultdict(Counter)
@@ -40,17 +56,10 @@ def main() -> int:
         language = NAMES.get(rule.get("language", ""), "")
         if not language:
             continue
-        started = time.perf_counter()
-        res = load_file(path)
-        seconds[language] += time.perf_counter() - started
-        row = rows[language]
-        row["queries"] += 1
-        errors = [f.message for f in res.findings if f.name == "parse-error"]
-        if errors:
-            failures.append(f"{language:7} {path}: {errors[0]}")
+        res = _load(path, language, rows, seconds, failures)
+        if res is None:
             continue
-        row["parsed"] += 1
-        row["predicates"] += bool(res.rules and res.rules[0].predicates)
+        rows[language]["predicates"] += bool(res.rules and res.rules[0].predicates)
         threat = rule.get("threat_query")
         if isinstance(threat, str) and rule.get("threat_language") == "kuery":
             row = rows["KQL"]
@@ -64,18 +73,10 @@ def main() -> int:
                 failures.append(f"KQL     {path} (threat_query): {e.reason}")
 
     for path in discover([str(corpus / "splunk" / "detections")]):
-        started = time.perf_counter()
-        res = load_file(path)
-        seconds["SPL"] += time.perf_counter() - started
-        if not res.rules and not res.findings:
-            continue  # not a detection (baseline, investigation)
-        row = rows["SPL"]
-        row["queries"] += 1
-        errors = [f.message for f in res.findings if f.name == "parse-error"]
-        if errors:
-            failures.append(f"SPL     {path}: {errors[0]}")
+        res = _load(path, "SPL", rows, seconds, failures)
+        if res is None:
             continue
-        row["parsed"] += 1
+        row = rows["SPL"]
         rule = res.rules[0]
         if rule.extra.get("filter_predicates"):
             row["predicates"] += 1

@@ -26,19 +26,20 @@ def looks_like_elastic(data: Any) -> bool:
     return isinstance(rule, dict) and ("rule_id" in rule or "query" in rule or "type" in rule)
 
 
-def _parser(language: str) -> Callable[[str, PredicateSink], Node | None]:
+def _parser(language: str) -> Callable[[str, PredicateSink], tuple[Node | None, str]]:
+    """The query parser of a language: (tree, event type), the event type only from EQL."""
     if language == "eql":
         from .event_query import parse_eql
-        return lambda text, sink: parse_eql(text, sink)[0]
+        return parse_eql
     if language == "kuery":
         from .kql import parse_kql
-        return parse_kql
+        return lambda text, sink: (parse_kql(text, sink), "")
     if language == "esql":
         from .esql import parse_esql
         from .kql import parse_kql
-        return lambda text, sink: parse_esql(text, sink, lambda t, s, off: s.embedded(t, off, parse_kql))
+        return lambda text, sink: (parse_esql(text, sink, lambda t, s, off: s.embedded(t, off, parse_kql)), "")
     from .lucene import parse_lucene
-    return parse_lucene
+    return lambda text, sink: (parse_lucene(text, sink), "")
 
 
 def key_line(text: str, key: str, section: str = "") -> int | None:
@@ -98,14 +99,11 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
         return LoadResult(findings=[parse_error(path, out.logic_line, f"unknown query language {language!r}")])
     base = _query_line(text, "query")
     sink = PredicateSink(query, base)
-    parse = _parser(language)
     try:
-        if language == "eql":
-            from .event_query import EVENT_CATEGORY, parse_eql
-            node, event_type = parse_eql(query, sink)
+        node, event_type = _parser(language)(query, sink)
+        if event_type:
+            from .event_query import EVENT_CATEGORY
             out.logsource.category = EVENT_CATEGORY.get(event_type, event_type)
-        else:
-            node = parse(query, sink)
         threat_query = rule.get("threat_query")
         if isinstance(threat_query, str) and rule.get("threat_language") == "kuery":
             # The indicator index's own filter: checked for errors, not an event predicate.

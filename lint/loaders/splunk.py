@@ -55,7 +55,7 @@ class MacroTable(dict[str, Macro]):
     @classmethod
     def for_rule(cls, path: str, folder: str | os.PathLike[str] | None = None) -> "MacroTable":
         """The table for a detection file; an explicit `folder` wins over the search."""
-        found = str(folder) if folder is not None else cls._find(path)
+        found = str(folder) if folder is not None else cls.folder_for(path)
         if found is None:
             return cls()
         key = os.path.realpath(found)
@@ -64,7 +64,8 @@ class MacroTable(dict[str, Macro]):
         return cls._by_folder[key]
 
     @classmethod
-    def _find(cls, path: str) -> str | None:
+    def folder_for(cls, path: str) -> str | None:
+        """The `macros/` folder beside the detection or one of its ancestors, if any."""
         start = os.path.dirname(os.path.abspath(path))
         if start in cls._by_dir:
             return cls._by_dir[start]
