@@ -264,8 +264,10 @@ def run(
     if cache:
         cache.save()
         if not run_key:
-            run_key = _run_key(settings, cache, _corpus_print(settings, cache, corpus_files, target_files),
-                               target_files, bool(targets))
+            # Against the stored index the corpus is as the start's print saw it; after a
+            # load the cache holds new versions of targets inside the corpus.
+            print_now = corpus_print if from_snapshot else _corpus_print(settings, cache, corpus_files, target_files)
+            run_key = _run_key(settings, cache, print_now, target_files, bool(targets))
         if run_key:
             cache.store_run(run_key, (findings, judged_noise, counts, nfiles, corpus_errors))
     return RunResult(
