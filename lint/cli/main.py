@@ -19,6 +19,7 @@ from ..engine import Settings, exit_code, run
 from ..findings import SEVERITIES
 
 T = TypeVar("T")
+FORMATS = ("text", "json", "sarif", "github", "markdown")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -63,7 +64,8 @@ def lint_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rulelint",
         description="Lint detection rules with corpus context. Sub-commands: "
-                    "indicators PATH..., rule CODE, rules, hook FILE... (pre-commit), index build PATH... -o FILE.",
+                    "indicators PATH..., report technique|techniques|pr ..., explain RULE, rule CODE, rules, hook FILE... (pre-commit), "
+                    "index build PATH... -o FILE.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="rule files or folders: the corpus (default: `corpus` of the configuration)")
@@ -72,7 +74,7 @@ def lint_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", default=None,
                    help="configuration file (default: .rulelint.toml or pyproject.toml [tool.rulelint], "
                         "searched upwards from the first PATH)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--select", action="append", default=[], metavar="CHECKS",
                    help="only these checks (codes, names or code prefixes, comma-separated)")
     p.add_argument("--ignore", action="append", default=[], metavar="CHECKS", help="skip these checks")
@@ -252,13 +254,23 @@ def cmd_rules(argv: list[str]) -> int:
     return 0
 
 
+def _lazy(module: str, name: str) -> Callable[[list[str]], int]:
+    """A sub-command kept in its own module, imported only when used."""
+    def handler(rest: list[str]) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(rest)
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # A run builds hundreds of thousands of small acyclic objects (rules, keys, index):
     # collecting every 700 allocations would rescan them all over and over.
     gc.set_threshold(200_000, 50, 50)
     handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules,
-                "hook": lambda rest: cmd_lint(rest, hook=True), "index": cmd_index}
+                "hook": lambda rest: cmd_lint(rest, hook=True), "index": cmd_index,
+                "report": _lazy("report", "cmd_report"), "explain": _lazy("explain", "cmd_explain")}
     try:
         # `rulelint rules` in a SigmaHQ checkout means its `rules/` folder, not the sub-command.
         if argv and argv[0] in handlers and not os.path.isdir(argv[0]):
