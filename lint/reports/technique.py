@@ -1,0 +1,265 @@
+"""The per-technique authoring guide: what the corpus's rules for one ATT&CK technique
+filter on, look for and exclude (spec/catalog-page-T1219.002.txt), as plain data.
+
+Renderers (markdown, html, json) only lay this out. Every count is of distinct rules:
+a rule counts at most once per row however many values or branches it spends there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from ..model.fields import canonical_field
+from ..model.index import CorpusIndex
+from ..model.predicate import IndicatorKey
+from ..model.rule import NormalizedRule
+
+VENDORS = ("sigma", "elastic", "splunk")
+TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+SAMPLES = 5
+
+# The domain a rule watches, from its log source: what a reader filters the rule list by.
+_NETWORK = {"network_connection", "dns_query", "dns", "firewall", "proxy", "zeek", "network",
+            "network_traffic", "netflow", "ids", "webserver", "web"}
+_CLOUD = {"aws", "azure", "gcp", "m365", "okta", "google_workspace", "github", "onelogin", "kubernetes",
+          "cloud", "microsoft365", "entra", "o365", "bitbucket", "jamf", "qualys"}
+_IDENTITY = {"authentication", "identity"}
+
+
+def domain_of(rule: NormalizedRule) -> str:
+    ls = rule.logsource
+    product, category = ls.product.lower(), (ls.category or ls.service).lower()
+    if product in _CLOUD or category in _CLOUD:
+        return "cloud"
+    if category in _NETWORK:
+        return "network"
+    if category in _IDENTITY:
+        return "identity"
+    if product in ("windows", "linux", "macos") or category:
+        return "endpoint"
+    return "other"
+
+
+def platform_of(rule: NormalizedRule) -> str:
+    return rule.logsource.product.lower() or "any"
+
+
+def event_of(rule: NormalizedRule) -> str:
+    ls = rule.logsource
+    return ls.category or ls.service or "(unspecified)"
+
+
+def tactic_label(tactic: str) -> str:
+    """`command-and-control` -> `Command and Control`."""
+    small = {"and", "or", "of"}
+    return " ".join(w if w in small else w.capitalize() for w in tactic.replace("_", "-").split("-"))
+
+
+@dataclass
+class FieldRow:
+    field: str  # as most rules here write it
+    canonical: str
+    rules: int
+    ops: dict[str, int]  # operator as written -> rules using it on this field
+    samples: list[str]
+    aliases: list[str]
+    rule_keys: list[str]
+
+
+@dataclass
+class IndicatorRow:
+    field: str
+    op: str
+    value: str  # as most rules here write it
+    rules_here: int
+    corpus_reach: int
+    key: IndicatorKey
+    rule_keys: list[str]
+
+    @property
+    def specific(self) -> bool:
+        """Used nowhere else in the corpus: the catalog leaves its reach blank."""
+        return self.corpus_reach <= self.rules_here
+
+
+@dataclass
+class ExclusionRow:
+    field: str
+    op: str
+    value: str
+    rules_excluding: int
+    key: IndicatorKey
+    rule_keys: list[str]
+
+
+@dataclass
+class RuleEntry:
+    key: str
+    id: str
+    title: str
+    vendor: str
+    path: str
+    line: int | None
+    platform: str
+    domain: str
+    event: str
+    noise_score: float | None
+    indicators: list[str]  # positive predicates as written
+    exclusions: list[str]
+
+
+@dataclass
+class TechniqueReport:
+    technique: str
+    name: str
+    tactics: list[str]
+    rules: dict[str, int]
+    events: list[dict[str, Any]]
+    fields: list[FieldRow]
+    fields_total: int
+    indicators: list[IndicatorRow]
+    indicators_total: int
+    exclusions: list[ExclusionRow]
+    exclusions_total: int
+    rule_list: list[RuleEntry]
+    corpus_rules: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of DESIGN.md §4, with extra keys beside the required ones."""
+        def row(obj: Any) -> dict[str, Any]:
+            d = asdict(obj)
+            if "key" in d and isinstance(obj.key, tuple):
+                d["key"] = dict(zip(("field", "op", "value"), obj.key))
+            return d
+
+        return {
+            "technique": self.technique, "name": self.name, "tactics": self.tactics,
+            "rules": self.rules, "events": self.events,
+            "fields": [row(f) for f in self.fields], "fields_total": self.fields_total,
+            "indicators": [row(i) for i in self.indicators], "indicators_total": self.indicators_total,
+            "exclusions": [row(e) for e in self.exclusions], "exclusions_total": self.exclusions_total,
+            "rule_list": [asdict(r) for r in self.rule_list], "corpus_rules": self.corpus_rules,
+        }
+
+
+def techniques_in(rules: Iterable[NormalizedRule]) -> dict[str, list[NormalizedRule]]:
+    """Technique id -> the rules tagged with it, for every technique the rules name."""
+    out: dict[str, list[NormalizedRule]] = defaultdict(list)
+    for r in rules:
+        for t in dict.fromkeys(r.techniques):
+            if TECHNIQUE_ID.match(t):
+                out[t].append(r)
+    return dict(out)
+
+
+def technique_name(technique: str, rules: Iterable[NormalizedRule]) -> str:
+    """The name the rules' own ATT&CK metadata gives (Elastic threat entries carry names),
+    a sub-technique's prefixed by its parent's as ATT&CK shows it: `Parent: Sub`."""
+    names: dict[str, Counter] = defaultdict(Counter)
+    for r in rules:
+        for t, n in (r.extra.get("technique_names") or {}).items():
+            if n:
+                names[t][n] += 1
+    if names.get(technique):
+        name = _most(names[technique])
+        parent = technique.split(".")[0]
+        if parent != technique and names.get(parent):
+            return f"{_most(names[parent])}: {name}"
+        return name
+    try:  # ATT&CK data shipped with the package
+        from ..model import attack
+    except ImportError:
+        return ""
+    lookup = getattr(attack, "technique_name", None)
+    return (lookup(technique) or "") if lookup else ""
+
+
+def _most(counter: Counter) -> Any:
+    return min(counter, key=lambda k: (-counter[k], str(k)))
+
+
+def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
+          noise: dict[str, float] | None = None, limit: int = 50) -> TechniqueReport:
+    """The report for `technique` from the loaded rules tagged with it; reach from `index`
+    (the whole corpus, reference rules included)."""
+    here = sorted((r for r in rules if technique in r.techniques), key=lambda r: (r.vendor, r.title, r.path))
+    noise = noise or {}
+
+    field_rules: dict[str, set[str]] = defaultdict(set)
+    field_names: dict[str, Counter] = defaultdict(Counter)
+    field_ops: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    field_values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    ind_rules: dict[IndicatorKey, set[str]] = defaultdict(set)
+    ind_forms: dict[IndicatorKey, Counter] = defaultdict(Counter)
+    exc_rules: dict[IndicatorKey, set[str]] = defaultdict(set)
+    events: dict[str, Counter] = defaultdict(Counter)
+    tactics: Counter = Counter()
+    entries: list[RuleEntry] = []
+
+    for r in here:
+        events[event_of(r)][r.vendor] += 1
+        tactics.update(dict.fromkeys(r.tactics, 1))
+        pol = r.polarity
+        category = r.logsource.category or r.logsource.service
+        positives: dict[str, None] = {}
+        exclusions: dict[str, None] = {}
+        for i, p in enumerate(r.predicates):
+            if i not in pol:
+                continue
+            native = p.native_field or p.field
+            row = canonical_field(r.vendor, native, category) if p.native_field else p.field
+            field_rules[row].add(r.key)
+            field_names[row][native] += 1
+            for k, nk in zip(p.keys(), p.native_keys()):
+                field_ops[row][nk.op].add(r.key)
+                field_values[row][nk.value].add(r.key)
+                ind_rules[k].add(r.key)
+                ind_forms[k][nk] += 1
+                (positives if pol[i] else exclusions)[nk.display()] = None
+                if not pol[i]:
+                    exc_rules[k].add(r.key)
+        entries.append(RuleEntry(
+            key=r.key, id=r.id, title=r.title, vendor=r.vendor, path=r.path, line=r.line,
+            platform=platform_of(r), domain=domain_of(r), event=event_of(r),
+            noise_score=noise.get(r.key), indicators=list(positives), exclusions=list(exclusions)))
+
+    fields = []
+    for row, keys in field_rules.items():
+        values = field_values[row]
+        samples = sorted(values, key=lambda v: (-len(values[v]), v))[:SAMPLES]
+        ops = field_ops[row]
+        fields.append(FieldRow(
+            field=_most(field_names[row]), canonical=row, rules=len(keys),
+            ops={op: len(ks) for op, ks in sorted(ops.items(), key=lambda kv: (-len(kv[1]), kv[0]))},
+            samples=samples, aliases=sorted(set(field_names[row]) - {_most(field_names[row])}),
+            rule_keys=sorted(keys)))
+    fields.sort(key=lambda f: (-f.rules, f.field))
+
+    indicators = []
+    for k, keys in ind_rules.items():
+        shown = _most(ind_forms[k])
+        indicators.append(IndicatorRow(shown.field, shown.op, shown.value, len(keys), index.reach(k), k,
+                                       sorted(keys)))
+    indicators.sort(key=lambda i: (-i.rules_here, -i.corpus_reach, i.field, i.op, i.value))
+
+    exclusions = []
+    for k, keys in exc_rules.items():
+        shown = _most(ind_forms[k])
+        exclusions.append(ExclusionRow(shown.field, shown.op, shown.value, len(keys), k, sorted(keys)))
+    exclusions.sort(key=lambda e: (-e.rules_excluding, e.field, e.op, e.value))
+
+    counts = Counter(r.vendor for r in here)
+    return TechniqueReport(
+        technique=technique, name=technique_name(technique, here),
+        tactics=[t for t, _ in sorted(tactics.items(), key=lambda kv: (-kv[1], kv[0]))],
+        rules={v: counts.get(v, 0) for v in VENDORS},
+        events=[{"event": e, "rules": sum(c.values()), "vendors": dict(c)}
+                for e, c in sorted(events.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))],
+        fields=fields[:limit], fields_total=len(fields),
+        indicators=indicators[:limit], indicators_total=len(indicators),
+        exclusions=exclusions[:limit], exclusions_total=len(exclusions),
+        rule_list=entries, corpus_rules=len(index),
+    )
