@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from ..model.fields import canonical_field
+from ..model.attack import attack
 from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey
 from ..model.rule import NormalizedRule
@@ -50,12 +51,6 @@ def platform_of(rule: NormalizedRule) -> str:
 def event_of(rule: NormalizedRule) -> str:
     ls = rule.logsource
     return ls.category or ls.service or "(unspecified)"
-
-
-def tactic_label(tactic: str) -> str:
-    """`command-and-control` -> `Command and Control`."""
-    small = {"and", "or", "of"}
-    return " ".join(w if w in small else w.capitalize() for w in tactic.replace("_", "-").split("-"))
 
 
 @dataclass
@@ -115,7 +110,8 @@ class RuleEntry:
 class TechniqueReport:
     technique: str
     name: str
-    tactics: list[str]
+    tactics: list[str]  # as ATT&CK files the technique, else as its rules tag it
+    tagged_tactics: list[str]  # what the rules under it tag, most used first
     rules: dict[str, int]
     events: list[dict[str, Any]]
     fields: list[FieldRow]
@@ -137,6 +133,7 @@ class TechniqueReport:
 
         return {
             "technique": self.technique, "name": self.name, "tactics": self.tactics,
+            "tagged_tactics": self.tagged_tactics, "attack_version": attack().version,
             "rules": self.rules, "events": self.events,
             "fields": [row(f) for f in self.fields], "fields_total": self.fields_total,
             "indicators": [row(i) for i in self.indicators], "indicators_total": self.indicators_total,
@@ -157,7 +154,8 @@ def techniques_in(rules: Iterable[NormalizedRule]) -> dict[str, list[NormalizedR
 
 def technique_name(technique: str, rules: Iterable[NormalizedRule]) -> str:
     """The name the rules' own ATT&CK metadata gives (Elastic threat entries carry names),
-    a sub-technique's prefixed by its parent's as ATT&CK shows it: `Parent: Sub`."""
+    a sub-technique's prefixed by its parent's as ATT&CK shows it (`Parent: Sub`); else
+    the name in the ATT&CK release shipped with rulelint."""
     names: dict[str, Counter] = defaultdict(Counter)
     for r in rules:
         for t, n in (r.extra.get("technique_names") or {}).items():
@@ -166,15 +164,29 @@ def technique_name(technique: str, rules: Iterable[NormalizedRule]) -> str:
     if names.get(technique):
         name = _most(names[technique])
         parent = technique.split(".")[0]
-        if parent != technique and names.get(parent):
-            return f"{_most(names[parent])}: {name}"
+        if parent != technique:
+            parent_name = _most(names[parent]) if names.get(parent) else ""
+            known = attack().technique(parent)
+            parent_name = parent_name or (known.name if known else "")
+            if parent_name:
+                return f"{parent_name}: {name}"
         return name
-    try:  # ATT&CK data shipped with the package
-        from ..model import attack
-    except ImportError:
-        return ""
-    lookup = getattr(attack, "technique_name", None)
-    return (lookup(technique) or "") if lookup else ""
+    known = attack().technique(technique)
+    return known.name if known else ""
+
+
+def attack_tactics(technique: str) -> list[str]:
+    """The tactics ATT&CK puts the technique under (shortnames), from the shipped release."""
+    return list(attack().tactics_of(technique))
+
+
+def tactic_label(tactic: str) -> str:
+    """`command-and-control` -> `Command and Control` (ATT&CK's own name when it knows the tactic)."""
+    known = attack().tactics.get(tactic)
+    if known:
+        return known.name
+    small = {"and", "or", "of"}
+    return " ".join(w if w in small else w.capitalize() for w in tactic.replace("_", "-").split("-"))
 
 
 def _most(counter: Counter) -> Any:
@@ -252,9 +264,10 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
     exclusions.sort(key=lambda e: (-e.rules_excluding, e.field, e.op, e.value))
 
     counts = Counter(r.vendor for r in here)
+    tagged = [t for t, _ in sorted(tactics.items(), key=lambda kv: (-kv[1], kv[0]))]
     return TechniqueReport(
         technique=technique, name=technique_name(technique, here),
-        tactics=[t for t, _ in sorted(tactics.items(), key=lambda kv: (-kv[1], kv[0]))],
+        tactics=attack_tactics(technique) or tagged[:1], tagged_tactics=tagged,
         rules={v: counts.get(v, 0) for v in VENDORS},
         events=[{"event": e, "rules": sum(c.values()), "vendors": dict(c)}
                 for e, c in sorted(events.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))],

@@ -125,10 +125,11 @@ def render(report: TechniqueReport) -> str:
         f"<h1>{esc(title(report))}</h1>",
     ]
     meta = []
-    if report.tactics:
-        meta.append(f'<span class="pill">Tactic: {esc(tactic_label(report.tactics[0]))}</span>')
-        if len(report.tactics) > 1:
-            meta.append(f'<span class="muted">also tagged: {esc(", ".join(tactic_label(t) for t in report.tactics[1:]))}</span>')
+    for t in report.tactics:
+        meta.append(f'<span class="pill">Tactic: {esc(tactic_label(t))}</span>')
+    more = [t for t in report.tagged_tactics if t not in report.tactics]
+    if more:
+        meta.append(f'<span class="muted">its rules also tag: {esc(", ".join(tactic_label(t) for t in more))}</span>')
     h.append(f'<p class="meta">{"".join(meta)}</p>')
     counts = ", ".join(f"{VENDOR_LABEL[v]} {report.rules.get(v, 0)}" for v in VENDORS)
     h.append(f'<p class="meta">{total} rules ({counts}) in a corpus of {report.corpus_rules:,}.</p>')
@@ -216,7 +217,7 @@ def render(report: TechniqueReport) -> str:
 def render_index(reports: list[TechniqueReport]) -> str:
     rows = []
     for r in sorted(reports, key=lambda r: (-sum(r.rules.values()), r.technique)):
-        tactic = tactic_label(r.tactics[0]) if r.tactics else ""
+        tactic = ", ".join(tactic_label(t) for t in r.tactics)
         rows.append("<tr>" + _cell(f'<a href="{esc(r.technique)}.html">{esc(r.technique)}</a>', r.technique, raw=True)
                     + _cell(r.name) + _cell(tactic) + _cell(str(sum(r.rules.values())), sum(r.rules.values()), "num")
                     + "".join(_cell(str(r.rules.get(v, 0)), r.rules.get(v, 0), "num") for v in VENDORS) + "</tr>")

@@ -43,9 +43,9 @@ def render(report: TechniqueReport) -> str:
     total = sum(report.rules.values())
     out = [f"# {md_text(title(report))}", ""]
     if report.tactics:
-        lead, *more = report.tactics
-        also = f" (its rules are also tagged {', '.join(md_text(tactic_label(t)) for t in more)})" if more else ""
-        out += [f"**Tactic:** {md_text(tactic_label(lead))}{also}", ""]
+        more = [t for t in report.tagged_tactics if t not in report.tactics]
+        also = f" (its rules also tag {', '.join(md_text(tactic_label(t)) for t in more)})" if more else ""
+        out += [f"**Tactic:** {', '.join(md_text(tactic_label(t)) for t in report.tactics)}{also}", ""]
     counts = " · ".join(f"{VENDOR_LABEL[v]} {report.rules.get(v, 0)}" for v in VENDORS)
     out += [f"**Rules:** {total} ({counts}), in a corpus of {report.corpus_rules:,} rules.", ""]
 
@@ -103,6 +103,6 @@ def render_index(reports: list[TechniqueReport]) -> str:
            "|---|---|---|---:|" + "---:|" * len(VENDORS)]
     for r in sorted(reports, key=lambda r: (-sum(r.rules.values()), r.technique)):
         out.append(f"| [{r.technique}]({r.technique}.md) | {md_text(r.name)} | "
-                   f"{md_text(tactic_label(r.tactics[0])) if r.tactics else ''} | {sum(r.rules.values())} | "
+                   f"{', '.join(md_text(tactic_label(t)) for t in r.tactics)} | {sum(r.rules.values())} | "
                    + " | ".join(str(r.rules.get(v, 0)) for v in VENDORS) + " |")
     return "\n".join(out) + "\n"
