@@ -99,24 +99,31 @@ def handled(key: IndicatorKey, rule: NormalizedRule) -> bool:
                for k in rule.excluded_keys())
 
 
-def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
+def missing_exclusions(rule: NormalizedRule, ctx: Context) -> tuple[list[NormalizedRule], list[tuple[IndicatorKey, int]]]:
+    """The rule's peers, and the exclusions enough of them apply that the rule does not
+    handle, with how many peers apply each, most used first (reports reuse it)."""
     if rule.kind != "rule" or rule.tree is None:
-        return
+        return [], []
+    min_peers, min_share = ctx.option(CHECK, "min_peers"), ctx.option(CHECK, "min_share")
     group = peers(rule, ctx)
-    min_peers = ctx.option(check, "min_peers")
     if len(group) < min_peers:
-        return
+        return group, []
     counts: Counter[IndicatorKey] = Counter()
     for peer in group:
         counts.update(peer.excluded_keys())
     own = rule.positive_keys() | rule.excluded_keys()
-    need = max(min_peers, ctx.option(check, "min_share") * len(group))
+    need = max(min_peers, min_share * len(group))
     pinned = pinned_values(rule)
     frequent = [(k, n) for k, n in counts.items() if n >= need]
     missing = [
         (k, n) for k, n in sorted(frequent, key=lambda kn: (-kn[1], kn[0]))
         if k not in own and not ctx.common.is_generic(k) and relevant(k, pinned) and not handled(k, rule)
     ]
+    return group, missing
+
+
+def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
+    group, missing = missing_exclusions(rule, ctx)
     if not missing:
         return
     shown = missing[: ctx.option(check, "max_listed")]

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Callable, TextIO
 
 from ..engine import RunResult
-from . import json_out, text
+from . import github, json_out, markdown, sarif, text
 
 Renderer = Callable[[RunResult, TextIO], None]
 
 RENDERERS: dict[str, Renderer] = {
     "text": text.render,
     "json": json_out.render,
+    "sarif": sarif.render,
+    "github": github.render,
+    "markdown": markdown.render,
 }

@@ -1,0 +1,66 @@
+"""`rulelint report pr --base REF PATH...`: the PR review report of a git repository of rules."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..checks import CHECKS, matches
+from ..config import ConfigError, load_config
+from ..engine import Settings
+from ..findings import SEVERITIES
+from .main import _cache_dir, _common, _output, _reference, _reference_args, _tokens
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rulelint report pr",
+        description="Review a change to a git repository of rules: the rule files changed since "
+                    "REF (committed, staged, unstaged or untracked), the findings new against REF "
+                    "and those fixed, and for each changed rule its indicators, their reach, the "
+                    "exclusions its peers use and its noise score before and after.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="rule folders or files inside the repository: the corpus")
+    p.add_argument("--base", required=True, metavar="REF", help="the commit, branch or tag to compare against")
+    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--fail-on", choices=SEVERITIES, default=None,
+                   help="exit 1 when a new finding is at or above this severity (default: warning)")
+    p.add_argument("--select", action="append", default=[], metavar="CHECKS")
+    p.add_argument("--ignore", action="append", default=[], metavar="CHECKS")
+    p.add_argument("--config", metavar="FILE", default=None)
+    _common(p)
+    _reference_args(p)
+    return p
+
+
+def cmd_report_pr(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    from ..reports.pr import GitError, build, render
+
+    try:
+        config = load_config(args.config, start=args.paths[0])
+    except ConfigError as e:
+        print(f"rulelint: {e}", file=sys.stderr)
+        return 2
+    select = _tokens(args.select) or config.select
+    ignore = _tokens(args.ignore) or config.ignore
+    unknown = [t for t in select + ignore if not any(matches(c, t) for c in CHECKS)]
+    if unknown:
+        print(f"rulelint: unknown check(s): {', '.join(unknown)} (see `rulelint rules`)", file=sys.stderr)
+        return 2
+    ref = _reference(args, config)
+    if ref and not os.path.isfile(ref):
+        print(f"rulelint: no such reference index: {ref}", file=sys.stderr)
+        return 2
+    settings = Settings(select=select, ignore=ignore, options=config.options, jobs=args.jobs,
+                        cache_dir=_cache_dir(args, config), config=config, reference=ref)
+    root = args.paths[0] if os.path.exists(args.paths[0]) else "."
+    try:
+        report = build(root, args.base, args.paths, settings)
+    except GitError as e:
+        print(f"rulelint: {e}", file=sys.stderr)
+        return 2
+    with _output(args.output) as out:
+        out.write(render(report, args.format))
+    return 1 if report.failing(args.fail_on or config.fail_on or "warning") else 0
