@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey, Predicate
+from ..model.rule import NormalizedRule
 
 # Fields that classify events rather than describe what happened: any of their
 # values covers a large share of all events (`event.type: start` is every process
@@ -53,6 +54,16 @@ class Commonness:
         self._generic_memo: dict[IndicatorKey, bool] = {}
         self._broad_memo: dict[IndicatorKey, bool] = {}
         self.threshold = max(self.options.min_reach, math.ceil(self.options.common_share * len(index)))
+        self._source_sizes: dict[str, int] = {}
+
+    def source_size(self, rule: NormalizedRule) -> int:
+        """Rules of the corpus reading the rule's kind of event (its log source); the whole
+        corpus for a rule that names none."""
+        label = rule.logsource.key()
+        n = self._source_sizes.get(label)
+        if n is None:
+            n = self._source_sizes[label] = len(self.index) if label == "(any)" else len(self.index.same_source(rule))
+        return n
 
     def is_generic(self, key: IndicatorKey) -> bool:
         try:

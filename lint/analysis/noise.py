@@ -1,58 +1,268 @@
 """noise_score: a rule's estimated false-positive risk from its logic and the corpus.
 
-Reads only the rule's predicates, boolean tree and the corpus index, never its
-level, status, false-positive notes, folder or building-block flag.
+Reads only the rule's predicates, boolean tree, log source and the corpus index; never its
+level, status, false-positive notes, folder or building-block flag (DESIGN.md §4).
 
-Model: each AND-branch fires about as often as its most specific positive
-predicate allows (each further predicate can at most halve that), and each
-exclusion trims it a little; the rule fires if any branch does (noisy-OR).
-A rule that decides beyond its query (new terms, a threshold, an indicator
-match) fires on far fewer events than its filter matches: half the score.
+The model (docs/noise-score.md gives the formula and a worked example):
+
+* each positive value scores its reach among the other rules of the corpus, `r / (r + T)`,
+  where `T` is the commonness threshold, lowered for a small log source (an indicator ten of
+  ninety system-log rules use is common there); event-type and routing fields, presence
+  tests and very short substrings score high whatever their reach;
+* a predicate (an OR of values) is as loose as its loosest value;
+* an AND-branch starts from its most specific predicate and each further one can at most
+  halve it: `s = min * prod(0.5 + 0.5 * other)`;
+* each exclusion trims the branch by 10% to 25% (more when many rules exclude the same
+  value: a known source of false positives), down to half at most; exclusions that only
+  drop empty or missing values trim nothing;
+* the branches combine as a noisy-OR, except that branches resting on the same most
+  specific predicate count at most as much as it does, and the rule at most as much as the
+  most specific predicate every branch needs; a rule that decides beyond its query (new
+  terms, a threshold, an indicator match) scores half.
+
+`explain` returns every term; `noise_score` is its total, so the two never disagree.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..model.predicate import IndicatorKey
 from ..model.rule import NormalizedRule
+from ..model.tree import Node, leaves
 from .commonness import Commonness
 
-EXCLUSION_FACTOR = 0.9
-EXCLUSION_FLOOR = 0.6
-NO_LOGIC_SCORE = 0.5  # rules whose logic we cannot see (correlations without resolvable rules)
+NO_LOGIC_SCORE = 0.5  # rules whose logic we cannot see (correlations without resolvable rules, filters)
 BEYOND_QUERY_FACTOR = 0.5
+CORRELATION_FACTOR = 0.5  # a correlation fires only when its rules do, and then only past its threshold
+SOURCE_SHARE = 0.1  # within its log source, an indicator this share of the rules use is half-common
+EXCLUSION_BASE = 0.1  # what any real exclusion trims
+EXCLUSION_COMMON = 0.15  # extra trim for an exclusion many rules apply
+EXCLUSION_FLOOR = 0.5  # exclusions together trim at most half
+SHORT_SUBSTRING_SCORE = 0.5
+# Routing fields that name one kind of event in some logs (Okta's `eventtype`): judged by reach.
+EVENT_NAME_FIELDS = frozenset(("eventtype",))
 
 
-def branch_scores(rule: NormalizedRule, common: Commonness) -> list[float]:
-    branches, _ = rule.branch_view()
-    out = []
-    for b in branches:
-        scores = sorted(common.predicate_score(rule.predicates[i], rule.key) for i in b.positive)
-        if scores:
-            s = scores[0]
-            for extra in scores[1:]:
-                s *= 0.5 + 0.5 * extra
-        else:
-            s = 1.0  # only exclusions: fires on everything else
-        s *= max(EXCLUSION_FLOOR, EXCLUSION_FACTOR ** len(b.exclusions))
-        out.append(s)
+@dataclass(slots=True)
+class PredicateTerm:
+    line: int | None
+    written: str  # the loosest value as the rule wrote it: `Image ends_with '\\cmd.exe'`
+    field: str  # canonical
+    op: str
+    value: str
+    values: int  # OR-ed values in the predicate
+    reach: int  # other rules using the loosest value
+    generality: str  # "event-type" | "routing" | "presence" | "short-substring" | ""
+    score: float
+
+
+@dataclass(slots=True)
+class ExclusionTerm:
+    text: str
+    excluded_by: int  # other rules excluding the most excluded of its values
+    trivial: bool  # only drops empty or missing values
+    factor: float
+
+
+@dataclass(slots=True)
+class BranchTerm:
+    predicates: list[PredicateTerm]
+    anchor: int  # index of the most specific predicate (-1: a branch of exclusions only)
+    base: float  # the most specific predicate's score (1.0 for a branch of exclusions only)
+    structure: float  # product of (0.5 + 0.5 * score) over the other predicates
+    exclusions: list[ExclusionTerm]
+    exclusion_factor: float
+    score: float
+
+
+@dataclass(slots=True)
+class NoiseBreakdown:
+    rule: str
+    kind: str
+    score: float
+    source: str = ""
+    source_rules: int = 0
+    threshold: int = 0  # T used for this rule's indicators
+    corpus_threshold: int = 0
+    branches: list[BranchTerm] = field(default_factory=list)
+    truncated: bool = False
+    combined: float = 0.0  # noisy-OR of the branches, capped by shared_cap
+    shared_cap: float = 1.0  # score of the most specific predicate every branch needs
+    beyond_query: str = ""
+    beyond_factor: float = 1.0
+    references: list[dict[str, Any]] = field(default_factory=list)  # correlation: [{rule, score}]
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _round(x: float) -> float:
+    return round(min(1.0, max(0.0, x)), 3)
+
+
+def source_threshold(rule: NormalizedRule, common: Commonness) -> tuple[int, int]:
+    """(rules reading the same log source, T for this rule): the corpus threshold, lowered
+    to SOURCE_SHARE of the log source's rules when that is smaller."""
+    size = common.source_size(rule)
+    return size, min(common.threshold, max(common.options.min_reach, math.ceil(SOURCE_SHARE * size)))
+
+
+def _value(key: IndicatorKey, rule: NormalizedRule, common: Commonness, threshold: int) -> tuple[float, int, str]:
+    """(score, reach among other rules, generality) of one positive value."""
+    if common.is_broad(key):
+        kind = "presence" if key.op in ("exists", "is_null") else "event-type"
+        return 1.0, common.others(key, rule.key), kind
+    r = common.others(key, rule.key)
+    if common.is_generic(key) and key.field.casefold() not in EVENT_NAME_FIELDS:
+        return 1.0, r, "routing"  # says which log to read, narrows nothing within it
+    score = r / (r + threshold) if r + threshold else 0.0
+    if key.op in ("contains", "wildcard", "regex_match") and len(key.value) <= common.options.short_value \
+            and score < SHORT_SUBSTRING_SCORE:
+        return SHORT_SUBSTRING_SCORE, r, "short-substring"
+    return score, r, ""
+
+
+def _predicate_score(rule: NormalizedRule, i: int, common: Commonness, threshold: int) -> tuple[float, int, str, int]:
+    """(score, reach, generality, index of the loosest value) of one predicate."""
+    keys = rule.predicates[i].keys()
+    if not keys:
+        return 1.0, 0, "", -1
+    best = (-1.0, -1, "", -1)
+    for n, k in enumerate(keys):
+        score, reach, kind = _value(k, rule, common, threshold)
+        if (score, reach) > (best[0], best[1]):
+            best = (score, reach, kind, n)
+    return best
+
+
+def _predicate_term(rule: NormalizedRule, i: int, scored: tuple[float, int, str, int]) -> PredicateTerm:
+    p = rule.predicates[i]
+    score, reach, kind, n = scored
+    if n < 0:
+        return PredicateTerm(p.line, f"{p.native_field or p.field} {p.op}", p.field, p.op, "", 0, 0, "", score)
+    k = p.keys()[n]
+    return PredicateTerm(p.line, p.describe(n), k.field, k.op, k.value, len(p.values), reach, kind, score)
+
+
+def _trivial(rule: NormalizedRule, exclusion: Node) -> bool:
+    """Only drops events with an empty or missing field (`not field is null`)."""
+    for i in leaves(exclusion):
+        p = rule.predicates[i]
+        if not (p.op == "is_null" or (p.op == "eq" and all(v in ("", "-") for v in p.values))):
+            return False
+    return True
+
+
+def _exclusion(rule: NormalizedRule, node: Node, common: Commonness, detail: bool) -> ExclusionTerm:
+    idx = sorted(set(leaves(node)))
+    text = (" and ".join(rule.predicates[i].describe() for i in idx[:3]) + (" ..." if len(idx) > 3 else "")
+            if detail else "")
+    if _trivial(rule, node):
+        return ExclusionTerm(text, 0, True, 1.0)
+    usage = common.index.usage
+    most = 0
+    for i in idx:
+        for k in rule.predicates[i].keys():
+            u = usage.get(k)
+            if u is not None and len(u.excluded) > most:
+                most = max(most, len(u.excluded) - (rule.key in u.excluded))
+    share = most / (most + common.threshold) if most + common.threshold else 0.0
+    return ExclusionTerm(text, most, False, 1.0 - EXCLUSION_BASE - EXCLUSION_COMMON * share)
+
+
+def _branch(rule: NormalizedRule, positive: frozenset[int], exclusions: tuple[Node, ...], common: Commonness,
+            threshold: int, preds: dict[int, tuple[float, int, str, int]], excls: dict[int, ExclusionTerm],
+            detail: bool) -> BranchTerm:
+    for i in positive:
+        if i not in preds:
+            preds[i] = _predicate_score(rule, i, common, threshold)
+    order = sorted(positive, key=lambda i: (preds[i][0], rule.predicates[i].line or 0, i))
+    anchor = order[0] if order else -1
+    base = preds[anchor][0] if order else 1.0  # only exclusions: fires on everything else
+    structure = 1.0
+    for i in order[1:]:
+        structure *= 0.5 + 0.5 * preds[i][0]
+    terms = []
+    for x in exclusions:
+        t = excls.get(id(x))
+        if t is None:
+            t = excls[id(x)] = _exclusion(rule, x, common, detail)
+        terms.append(t)
+    factor = 1.0
+    for t in terms:
+        factor *= t.factor
+    factor = max(EXCLUSION_FLOOR, factor)
+    shown = [_predicate_term(rule, i, preds[i]) for i in order] if detail else []
+    return BranchTerm(shown, anchor, base, structure, terms if detail else [], factor, base * structure * factor)
+
+
+def combine(branches: list[BranchTerm]) -> float:
+    """Noisy-OR of the branches, where branches resting on the same most specific predicate
+    count together at most as much as that predicate alone: they fire on its events only
+    (`a and (x1 or x2 or ... or x30)` expands to thirty branches, not thirty chances)."""
+    groups: dict[int, list[BranchTerm]] = {}
+    for i, b in enumerate(branches):
+        groups.setdefault(b.anchor if b.anchor >= 0 else -1 - i, []).append(b)
+    quiet = 1.0
+    for group in groups.values():
+        q = 1.0
+        for b in group:
+            q *= 1.0 - b.score
+        cap = max(b.base * b.exclusion_factor for b in group)
+        quiet *= 1.0 - min(1.0 - q, cap)
+    return 1.0 - quiet
+
+
+def explain(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = frozenset(),
+            detail: bool = True) -> NoiseBreakdown:
+    """The noise score of a rule with every term that makes it. Without `detail` the same
+    numbers are computed but the per-predicate and per-exclusion terms are not kept."""
+    kind = getattr(rule, "kind", "rule")
+    if not hasattr(rule, "branch_view"):  # a corpus rule known only from a stored index
+        stored = getattr(rule, "stored_noise", None)
+        return NoiseBreakdown(rule.key, kind, stored if stored is not None else NO_LOGIC_SCORE,
+                              note="known only from a stored index: its stored score")
+    if kind == "correlation":
+        refs = []
+        for ref in rule.references:
+            target = common.index.resolve_reference(ref)
+            if target is not None and target.key not in _seen:
+                refs.append({"reference": ref, "rule": target.key,
+                             "score": explain(target, common, _seen | {rule.key}, detail=False).score})
+        if not refs:
+            return NoiseBreakdown(rule.key, kind, NO_LOGIC_SCORE, note="a correlation whose rules are not in the corpus")
+        low = min(r["score"] for r in refs)
+        return NoiseBreakdown(rule.key, kind, round(low * CORRELATION_FACTOR, 3), references=refs,
+                              note=f"a correlation: its quietest rule's score times {CORRELATION_FACTOR}")
+    size, threshold = source_threshold(rule, common)
+    out = NoiseBreakdown(rule.key, kind, NO_LOGIC_SCORE, rule.logsource.key(), size, threshold, common.threshold)
+    if kind == "filter":
+        out.note = "a filter only removes matches from other rules"
+        return out
+    all_branches, out.truncated = rule.branch_view()
+    preds: dict[int, tuple[float, int, str, int]] = {}
+    excls: dict[int, ExclusionTerm] = {}
+    out.branches = [_branch(rule, b.positive, b.exclusions, common, threshold, preds, excls, detail)
+                    for b in all_branches]
+    if not out.branches:
+        out.note = "no logic to score"
+        return out
+    out.combined = combine(out.branches)
+    # A predicate every branch needs bounds the whole rule: it fires only when that one does.
+    shared = frozenset.intersection(*(b.positive for b in all_branches))
+    if shared:
+        out.shared_cap = min(preds[i][0] for i in shared)
+        out.combined = min(out.combined, out.shared_cap)
+    if rule.beyond_query:
+        out.beyond_query, out.beyond_factor = rule.beyond_query, BEYOND_QUERY_FACTOR
+    out.score = _round(out.combined * out.beyond_factor)
     return out
 
 
 def noise_score(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = frozenset()) -> float:
-    if not hasattr(rule, "branch_view"):  # a corpus rule known only from a stored index
-        stored = getattr(rule, "stored_noise", None)
-        return stored if stored is not None else NO_LOGIC_SCORE
-    if rule.kind == "correlation":
-        targets = [common.index.resolve_reference(r) for r in rule.references]
-        scores = [noise_score(t, common, _seen | {rule.key}) for t in targets if t and t.key not in _seen]
-        # A correlation fires only when its rules do, and then only past its threshold.
-        return round(min(scores) * 0.5, 3) if scores else NO_LOGIC_SCORE
-    scores = branch_scores(rule, common)
-    if not scores or rule.kind == "filter":  # a filter only removes matches from other rules
-        return NO_LOGIC_SCORE
-    quiet = 1.0
-    for s in scores:
-        quiet *= 1.0 - s
-    score = 1.0 - quiet
-    if rule.beyond_query:
-        score *= BEYOND_QUERY_FACTOR
-    return round(min(1.0, max(0.0, score)), 3)
+    """The total of `explain`, without keeping its terms."""
+    return explain(rule, common, _seen, detail=False).score

@@ -476,3 +476,67 @@ def test_rules_deciding_beyond_their_query_score_half(peers):
     base = score_in(rule, peers)
     rule.beyond_query = "new terms of user.name"
     assert abs(score_in(rule, peers) - base * 0.5) <= 0.001
+
+
+# -- the documented model (docs/noise-score.md) ---------------------------------------
+
+from rulelint.analysis.noise import SOURCE_SHARE, explain, source_threshold  # noqa: E402
+
+
+def test_a_small_log_source_lowers_the_threshold(peers):
+    big = _filler(60)  # process_creation rules: the corpus threshold rules them
+    small = [load(f"s/{i}.yml", rule_text(700 + i, f"  selection:\n    EventID: {i}\n", logsource="product: windows\n  service: system"))
+             for i in range(12)]
+    corpus = [*big, *small]
+    opts = CommonnessOptions(min_reach=3, common_share=0.1)  # T = ceil(0.1 * 72) = 8
+    c = Commonness(CorpusIndex(corpus), opts)
+    assert c.threshold == 8
+    assert source_threshold(big[0], c) == (60, 6)  # 10 % of 60 process_creation rules
+    size, t = source_threshold(small[0], c)
+    assert size == 12 and t == max(3, math.ceil(SOURCE_SHARE * 12)) == 3
+
+
+def test_routing_fields_narrow_nothing_but_event_names_do(peers):
+    feed = load("t/feed.yml", rule_text(1, "  selection:\n    sourcetype: 'pwsh:driverinventory'\n"))
+    okta = load("t/okta.yml", rule_text(2, "  selection:\n    eventtype: 'policy.lifecycle.delete'\n"))
+    assert score_in(feed, peers) == 1.0  # fires on every event of the feed it reads
+    assert score_in(okta, peers) == 0.0  # one kind of Okta event nobody else tests
+    b = explain(feed, Commonness(CorpusIndex([*peers, feed])))
+    assert b.branches[0].predicates[0].generality == "routing"
+
+
+def test_an_exclusion_many_rules_apply_trims_more(peers):
+    common_filter = [load(f"x/{i}.yml", rule_text(800 + i, f"  selection:\n    CommandLine|contains: 'tok{i}'\n"
+                                                   "  filter:\n    ParentImage|endswith: '\\\\ccmexec.exe'\n",
+                                                   "selection and not filter")) for i in range(6)]
+    corpus = [*peers, *common_filter]
+    known = cmd_rule("selection and not filter", "  filter:\n    ParentImage|endswith: '\\\\ccmexec.exe'\n", n=90)
+    unknown = cmd_rule("selection and not filter", "  filter:\n    ParentImage|endswith: '\\\\nobody.exe'\n", n=91)
+    trivial = cmd_rule("selection and not filter", "  filter:\n    ParentImage: ''\n", n=92)
+    base = score_in(cmd_rule(n=93), corpus)
+    s_known, s_unknown, s_trivial = (score_in(r, corpus) for r in (known, unknown, trivial))
+    assert s_known < s_unknown < base == s_trivial
+    [branch] = explain(unknown, Commonness(CorpusIndex([*corpus, unknown]))).branches
+    assert branch.exclusions[0].factor == pytest.approx(0.9)
+
+
+def test_branches_resting_on_one_predicate_count_at_most_as_much_as_it(peers):
+    many = "".join(f"  c{i}:\n    CommandLine|contains: 'whoami'\n    User: 'u{i}'\n" for i in range(30))
+    rule = cmd_rule("selection and 1 of c*", many)
+    b = explain(rule, Commonness(CorpusIndex([*peers, rule])))
+    assert len(b.branches) == 30
+    # Thirty branches of `whoami` (the most specific predicate of each) never exceed it.
+    whoami = min(t.score for t in b.branches[0].predicates)
+    assert b.score <= round(whoami, 3)
+    assert b.score == score_in(rule, peers)
+
+
+def test_breakdown_terms_multiply_to_the_score(peers):
+    rule = cmd_rule("(selection and recon and not filter) or generic",
+                    "  recon:\n    CommandLine|contains: 'whoami'\n  filter:\n    User: system\n"
+                    "  generic:\n    event.type: start\n")
+    b = explain(rule, Commonness(CorpusIndex([*peers, rule])))
+    for br in b.branches:
+        assert br.score == pytest.approx(br.base * br.structure * br.exclusion_factor)
+    assert b.score == noise_score(rule, Commonness(CorpusIndex([*peers, rule]))) == 1.0
+    assert set(b.to_dict()) >= {"score", "branches", "source", "threshold", "combined"}
