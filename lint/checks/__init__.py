@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from . import rl001_parse_error, rl002_no_query_logic, rl003_unused_suppression, rl101_noisy_standalone_indicator, rl102_missing_common_exclusion
+from . import rl201_duplicate_logic, rl202_subsumed_rule, rl203_contradictory_logic, rl204_dead_branch
+from . import rl103_bypassable_exclusion, rl301_unknown_technique, rl302_tactic_mismatch, rl303_unusual_technique
 from .base import Check, Context, Option
 
 CHECKS: tuple[Check, ...] = (
@@ -11,6 +13,14 @@ CHECKS: tuple[Check, ...] = (
     rl003_unused_suppression.CHECK,
     rl101_noisy_standalone_indicator.CHECK,
     rl102_missing_common_exclusion.CHECK,
+    rl103_bypassable_exclusion.CHECK,
+    rl201_duplicate_logic.CHECK,
+    rl202_subsumed_rule.CHECK,
+    rl203_contradictory_logic.CHECK,
+    rl204_dead_branch.CHECK,
+    rl301_unknown_technique.CHECK,
+    rl302_tactic_mismatch.CHECK,
+    rl303_unusual_technique.CHECK,
 )
 BY_CODE = {c.code: c for c in CHECKS}
 BY_NAME = {c.name: c for c in CHECKS}

@@ -59,6 +59,9 @@ class Check:
     options: tuple[Option, ...] = ()
     scope: str = "corpus"  # "rule": pure function of one rule; "corpus": consults the index; "load": emitted by loaders
     run: Callable[["Check", NormalizedRule, Context], Iterable[Finding]] | None = None
+    # Work shared by the whole run (an overlap index of the corpus): called once with
+    # every judged rule before the checks run, and before any worker forks.
+    prepare: Callable[["Check", list[NormalizedRule], Context], None] | None = None
 
     def default(self, name: str) -> Any:
         for o in self.options:

@@ -1,0 +1,269 @@
+"""Rules whose logic repeats or lies inside another rule's, found once per run.
+
+Candidates come from the index's usage maps, never from all pairs: for every AND-
+branch of a rule its rarest positive indicator is an anchor, and only rules that
+use an anchor of another rule are compared with it. A pair is then judged in both
+directions with operator semantics (`rule_implies`): both ways is a duplicate,
+one way a subsumption. The whole computation runs in the parent process before
+the checks fork (`Check.prepare`), and the forked workers only look results up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model.predicate import IndicatorKey
+from ..model.rule import LogSource, NormalizedRule
+from ..model.fields import name_field
+from .implication import Atom, path_fields
+from .logic_view import LOGSOURCE_EVENT_TYPES, LOGSOURCE_FIELDS, LogicView, is_logsource_atom, logic_view, rule_implies, skip_fields, traits
+
+VIEW_TABLE = "logic-view"
+OVERLAP_TABLE = "overlap"
+# With fewer judged rules than this, candidates are gathered from the judged rules'
+# own indicators instead of from every corpus rule's anchors.
+TARGET_MODE_LIMIT = 64
+# An anchor used by more rules than this is too common to pair on: such a branch (all
+# its indicators common) finds its duplicates and narrower rules through theirs, or not at all.
+MAX_ANCHOR_USES = 400
+# Rules with more AND-branches than this are not compared (pairs of such rules cost
+# branches squared).
+MAX_BRANCHES = 128
+
+
+@dataclass(slots=True)
+class Subsumer:
+    key: str  # the broader rule
+    pairs: list[tuple[int, int]]  # (narrow branch, broad branch) of the merged views
+
+
+@dataclass(slots=True)
+class Overlap:
+    """Per judged rule: the rules its logic duplicates (reported on it) and the broader
+    rules that match everything it matches."""
+
+    duplicates: dict[str, list[str]] = field(default_factory=dict)
+    subsumed: dict[str, list[Subsumer]] = field(default_factory=dict)
+    pairs_tested: int = 0
+
+
+def prepare_overlap(judged: list[NormalizedRule], ctx: Any) -> Overlap:
+    """The run's overlap for every judged rule, computed once and kept in the Context."""
+    return ctx.remember(OVERLAP_TABLE, "", lambda: _build(judged, ctx))
+
+
+def overlap(rule: NormalizedRule, ctx: Any) -> Overlap:
+    """The prepared overlap; without one (a check run on its own), this rule's alone."""
+    done = ctx.table(OVERLAP_TABLE).get("")
+    return done if done is not None else _build([rule], ctx)
+
+
+def views(ctx: Any) -> dict[str, LogicView]:
+    return ctx.table(VIEW_TABLE)
+
+
+def eligible(rule: Any) -> bool:
+    """A rule the overlap checks can compare: full logic (not a reference stub), single
+    events (no sequence, no aggregation), live, not matched against threat indicators."""
+    if rule.kind != "rule" or rule.tree is None or not rule.predicates or rule.status == "deprecated":
+        return False
+    found, truncated = rule.branch_view()
+    if rule.beyond_query.startswith("a match against") or truncated or len(found) > MAX_BRANCHES:
+        return False
+    aggregate, sequence = traits(rule)
+    return not (aggregate or sequence)
+
+
+def covers_all(rule: NormalizedRule) -> bool:
+    """Whether the rule's predicates say all it requires of an event, so that it may be
+    the broader rule of a pair. A Splunk search aggregated by `stats` (not `tstats`)
+    also drops events missing any `by` field and may filter later in ways the parser
+    leaves out (`| where NOT x IN (y)`): it can be the narrower rule only."""
+    return rule.vendor != "splunk" or rule.extra.get("aggregation") in (None, "tstats")
+
+
+def compatible_sources(a: LogSource, b: LogSource) -> bool:
+    """The same kind of event, as CorpusIndex.same_source judges it, either way round."""
+    if a.category or b.category:
+        return a.category == b.category and (not a.product or not b.product or a.product == b.product)
+    return a.key() == b.key()
+
+
+def later(a: NormalizedRule, b: NormalizedRule) -> bool:
+    """Whether `a` comes after `b`: the loaders keep no dates, so path order decides."""
+    return (a.path, a.key) > (b.path, b.key)
+
+
+def _build(judged: list[NormalizedRule], ctx: Any) -> Overlap:
+    index = ctx.index
+    memo = views(ctx)
+    judged_keys = {r.key for r in judged}
+    result = Overlap()
+    live = {k for k, r in index.rules.items() if eligible(r)}
+    every = judged_keys >= live
+    # Rules testing each field positively: a narrower rule tests every field of the
+    # broader branch it falls in.
+    with_field: dict[str, set[str]] = {}
+    for k in live:
+        for f in _tested_fields(index.rules[k]):
+            with_field.setdefault(f, set()).add(k)
+    # Directed candidates (narrower, broader) -> the broader rule's anchored branches.
+    candidates: dict[tuple[str, str], list[int]] = {}
+    if len(judged) >= TARGET_MODE_LIMIT:
+        broad_side: Any = (index.rules[k] for k in sorted(live))
+    else:
+        # Few judged rules: each may be the narrower (its keys lead to broader rules) or
+        # the broader one (its anchors lead to narrower rules).
+        # As the narrower rule, any rule testing one of its fields is a candidate, kept
+        # if one of its branches is plausible (operator semantics without a shared key).
+        broad_side = [r for r in judged if r.key in live]
+        for r in broad_side:
+            others: set[str] = set()
+            for f in _tested_fields(r):
+                others |= with_field.get(f, set())
+            others.discard(r.key)
+            for o in others:
+                candidates.setdefault((r.key, o), list(range(len(index.rules[o].branch_view()[0]))))
+    for y in broad_side:
+        for b, need, users in _anchors(y, index):
+            found = users & live
+            for f in need:
+                if not found:
+                    break
+                found &= with_field.get(f, set())
+            for x_key in found:
+                if x_key != y.key and (every or x_key in judged_keys or y.key in judged_keys):
+                    candidates.setdefault((x_key, y.key), []).append(b)
+    keys_by_field: dict[str, dict[str, list[IndicatorKey]]] = {}
+    verdicts: dict[tuple[str, str], list[tuple[int, int]] | None] = {}
+
+    def inside(x: NormalizedRule, y: NormalizedRule) -> list[tuple[int, int]] | None:
+        pair = (x.key, y.key)
+        if pair not in verdicts:
+            vx, vy = logic_view(x, memo), logic_view(y, memo)
+            result.pairs_tested += 1
+            verdicts[pair] = rule_implies(vx, vy, skip_fields(vx, vy)[1])
+        return verdicts[pair]
+
+    for (x_key, y_key), anchored in sorted(candidates.items()):
+        x, y = index.rules[x_key], index.rules[y_key]
+        if (x.id and x.id == y.id) or x.beyond_query != y.beyond_query or not covers_all(y):
+            continue
+        if not compatible_sources(x.logsource, y.logsource):
+            continue
+        if anchored and not any(_plausible(x, y, b, keys_by_field) for b in anchored):
+            continue
+        x_in_y = inside(x, y)
+        if not x_in_y:
+            continue
+        if covers_all(x) and inside(y, x):
+            if x.key in judged_keys and (y.key not in judged_keys or later(x, y)):
+                result.duplicates.setdefault(x.key, []).append(y.key)
+        elif x.key in judged_keys and not x.beyond_query:
+            # A narrower filter changes what a new-terms or threshold rule counts: no subsumption.
+            result.subsumed.setdefault(x.key, []).append(Subsumer(y.key, x_in_y))
+    for table in (result.duplicates, result.subsumed):
+        for key, found in table.items():
+            found.sort(key=lambda o: _order(index.rules[o if isinstance(o, str) else o.key]))
+    return result
+
+
+_STRING_OPS = frozenset(("eq", "contains", "starts_with", "ends_with"))
+
+
+def _plausible(x: NormalizedRule, y: NormalizedRule, branch: int, memo: dict[str, dict[str, str]]) -> bool:
+    """Before building views: every test of the broader rule's branch has, on its field,
+    a positive indicator of `x` equal to it or, for string tests, holding its value (an
+    implied string test contains the implying one's value; case folded: a necessary
+    condition only)."""
+    xkeys = x.positive_keys()
+    preds = y.predicates
+    by = None
+    for i in y.branch_view()[0][branch].positive:
+        q = preds[i]
+        if q.notes or q.op in ("exists", "fieldref") or _logsource_pred(q):
+            continue
+        keys = q.keys()
+        if keys[0] in xkeys or (len(keys) > 1 and any(k in xkeys for k in keys)):
+            continue
+        if by is None:
+            by = memo.get(x.key)
+            if by is None:
+                # Per field, the values of `x` joined: one substring search tests them all.
+                parts: dict[str, list[str]] = {}
+                for k in xkeys:
+                    parts.setdefault(k.field, []).append(k.value.casefold())
+                by = memo[x.key] = {f: "\0".join(v) for f, v in parts.items()}
+        mine = by.get(q.field, "")
+        for f in path_fields(q.field):  # a full path also tells the name
+            mine += "\0" + by.get(f, "")
+        if not mine:
+            return False
+        if q.op in _STRING_OPS and not any(v.casefold() in mine for v in q.values):
+            return False
+    return True
+
+
+def _tested_fields(rule: NormalizedRule) -> set[str]:
+    """The fields a rule tests, a path field counting for its name field too."""
+    fields = {p.field for p in rule.predicates}
+    for f in list(fields):
+        n = name_field(f)
+        if n:
+            fields.add(n)
+    return fields
+
+
+def _order(r: NormalizedRule) -> tuple[str, str]:
+    return (r.path, r.key)
+
+
+def anchor_keys(atom: Atom) -> list[IndicatorKey]:
+    return [IndicatorKey(atom.field, atom.op, v) for v in atom.values]
+
+
+def _anchors(rule: NormalizedRule, index: Any) -> list[tuple[int, frozenset[str], set[str]]]:
+    """For each AND-branch of the rule (by index): the fields a narrower rule must test
+    (log-source tests aside), and the rules using the branch's rarest indicator positively.
+    A branch whose rarest indicator no other rule uses has no candidate."""
+    usage = index.usage
+    preds = rule.predicates
+    # Per predicate: how many rules use its values positively (None: not an anchor).
+    weight: list[int | None] = []
+    for p in preds:
+        if p.op in ("exists", "is_null", "fieldref") or _logsource_pred(p):
+            weight.append(None)
+            continue
+        keys = p.keys()
+        if len(keys) == 1:
+            u = usage.get(keys[0])
+            weight.append(len(u.positive) if u is not None else 0)
+        else:
+            weight.append(sum(len(u.positive) for k in keys if (u := usage.get(k)) is not None))
+    out = []
+    seen: set[int] = set()
+    for bi, b in enumerate(rule.branch_view()[0]):
+        best, best_n = -1, MAX_ANCHOR_USES + 1
+        for i in b.positive:
+            n = weight[i]
+            if n is not None and n < best_n:
+                best, best_n = i, n
+        if best < 0 or best in seen or best_n <= 1:
+            continue
+        seen.add(best)
+        users: set[str] = set()
+        for k in preds[best].keys():
+            u = usage.get(k)
+            if u is not None:
+                users |= u.positive
+        need = frozenset(preds[i].field for i in b.positive if weight[i] is not None)
+        out.append((bi, need, users))
+    return out
+
+
+def _logsource_pred(p: Any) -> bool:
+    """`is_logsource_atom` of a predicate, without making the atom."""
+    if p.field in LOGSOURCE_FIELDS:
+        return p.op in ("eq", "wildcard", "starts_with", "exists") and not p.notes
+    return p.field == "event.type" and p.op == "eq" and not p.notes and LOGSOURCE_EVENT_TYPES.issuperset(p.values)
