@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Literal
 
@@ -73,7 +74,10 @@ def kind_of(path: str) -> Kind:
 def read_text(path: str) -> str | None:
     """A rule file's text for apply(), or None when it cannot be read as UTF-8."""
     try:
-        with open(path, "rb") as fh:
+        # Non-blocking open and fstat: a FIFO or device named like a rule must not hang the run.
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
             raw = fh.read(MAX_BYTES + 1)
         return None if len(raw) > MAX_BYTES else raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
@@ -253,7 +257,9 @@ def _indent(line: str) -> int:
 
 
 _YAML_DASHES = re.compile(r"([ \t]*)((?:-[ \t]+)*)")
-_YAML_KEY = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s'"#\-][^#]*?|-[^\s][^#]*?)\s*:(?:\s|$)""")
+# The unquoted forms need no `\s*` before the colon (their lazy part takes the spaces);
+# with it, a long run of spaces made `match` quadratic.
+_YAML_KEY = re.compile(r"""(?:"[^"]*"\s*|'[^']*'\s*|[^\s'"#\-][^#]*?|-[^\s][^#]*?):(?:\s|$)""")
 _YAML_BLOCK = re.compile(r"(?:^[ \t]*|[:\-][ \t]+)[|>][1-9+\-]{0,2}$")
 
 

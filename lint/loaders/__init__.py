@@ -11,11 +11,12 @@ from typing import Callable, Iterable
 
 from ..cache import Cache, Stamp, clear_dependency_prints, dependency_print, digest_of
 from ..model.canonical import canonicalize
-from .elastic import load_elastic, looks_like_elastic
+from ..model.tree import MAX_DEPTH, depth
+from .elastic import load_elastic, looks_like_elastic, read_toml
 from .result import LoadResult, parse_error
 from .sigma import load_sigma, looks_like_sigma
 from .splunk import MacroTable, load_splunk, looks_like_splunk
-from .yamlnodes import MAX_FILE_BYTES, InputError, decode, load_documents
+from .yamlnodes import InputError, decode, load_documents, read_rule_bytes
 
 RULE_SUFFIXES = (".yml", ".yaml", ".toml")
 # Folders that never hold rules; hidden folders are skipped too.
@@ -29,8 +30,11 @@ def discover(paths: Iterable[str]) -> list[str]:
     """Rule files under the given paths, sorted, each once. Explicit files are kept as given."""
     found: dict[str, None] = {}
     for root in paths:
-        if os.path.isfile(root):
-            found[os.path.normpath(root)] = None
+        if not os.path.isdir(root):
+            # A file named on the command line is judged even if it is no regular file
+            # (a FIFO, a device): loading reports it instead of it silently vanishing.
+            if os.path.lexists(root):
+                found[os.path.normpath(root)] = None
             continue
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
@@ -49,14 +53,23 @@ def load_file(path: str) -> LoadResult:
 def load_stamped(path: str) -> tuple[LoadResult, Stamp | None]:
     """Load one file and say which content was loaded (for the cache; None if unreadable)."""
     try:
-        st = os.stat(path)
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)  # enough for decode() to refuse an oversized file
+        raw, st = read_rule_bytes(path)
     except OSError as e:
         return LoadResult(findings=[parse_error(path, None, f"cannot read file: {e.strerror or e}")]), None
-    result = _load_native(path, raw)
-    for rule in result.rules:
-        canonicalize(rule)
+    except InputError as e:
+        return LoadResult(findings=[parse_error(path, e.line, e.reason)]), None
+    try:
+        result = _load_native(path, raw)
+        for rule in result.rules:
+            canonicalize(rule)
+        if any(depth(r.tree) > MAX_DEPTH for r in result.rules):
+            # Whatever a parser let through: the model's walks are recursive to this depth.
+            result = LoadResult(findings=[parse_error(path, None, f"rule logic nests deeper than {MAX_DEPTH} levels")])
+    except RecursionError:
+        result = LoadResult(findings=[parse_error(path, None, "rule nests too deeply")])
+    except Exception as e:  # last resort: one bad file must not end the run
+        result = LoadResult(findings=[parse_error(
+            path, None, f"internal error while loading: {type(e).__name__}: {e}")])
     # Whether the file may hold `# rulelint:` directives: suppression reads only those.
     mentions = b"rulelint" in raw.lower()
     return result, Stamp(st.st_size, st.st_mtime_ns, digest_of(raw), dependency_print(path), mentions)
@@ -85,7 +98,9 @@ def _load_native(path: str, raw: bytes) -> LoadResult:
 
 def _load_toml(path: str, text: str) -> LoadResult:
     try:
-        data = tomllib.loads(text)
+        data = read_toml(text)
+    except RecursionError:  # tomllib recurses once per nesting level of arrays and inline tables
+        return LoadResult(findings=[parse_error(path, None, "TOML nests too deeply (over Python's recursion limit)")])
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         line = int(m.group(1)) if m else (text.rstrip("\n").count("\n") + 1 if "end of document" in str(e) else None)
@@ -142,12 +157,17 @@ def load_paths(
     cache: Cache | None = None,
     stamps: dict[str, Stamp] | None = None,
     keep_cached: frozenset[str] = frozenset(),
+    consume: Callable[[LoadResult], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> LoadResult:
     """Load every file; results keep the order of `files` whatever the parallelism.
 
     With a cache, unchanged files come from it and only the others are parsed (in
     parallel when there are many); `stamps`, when given, receives each file's stamp.
     Files in `keep_cached` (absolute paths) are parsed but their cache entry is left as is.
+    So that the caller's own work overlaps the parsing, `consume` receives each file's
+    result in the order of `files` as soon as it and those before it are in, and
+    `meanwhile` runs once while the workers parse.
     """
     jobs = jobs or os.cpu_count() or 1
     results: list[LoadResult | None] = [None] * len(files)
@@ -162,6 +182,13 @@ def load_paths(
         if progress and hits:
             progress(hits)
     todo = [i for i, r in enumerate(results) if r is None]
+    fed = 0
+
+    def feed() -> None:
+        nonlocal fed
+        while consume is not None and fed < len(results) and results[fed] is not None:
+            consume(results[fed])  # type: ignore[arg-type]
+            fed += 1
 
     def done(i: int, result: LoadResult, stamp: Stamp | None, blob: bytes | None = None) -> None:
         results[i] = result
@@ -172,8 +199,11 @@ def load_paths(
                 stamps[files[i]] = stamp
 
     if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD:
+        if meanwhile:
+            meanwhile()
         for i in todo:
             done(i, *load_stamped(files[i]))
+            feed()
             if progress:
                 progress(1)
     else:
@@ -182,14 +212,19 @@ def load_paths(
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             # Without a cache, whole chunks travel as one pickle (strings shared across files).
             work = _load_chunk_blobs if cache is not None else _load_chunk
-            for chunk, loaded in zip(chunks, pool.map(work, [[files[i] for i in c] for c in chunks])):
+            parts = pool.map(work, [[files[i] for i in c] for c in chunks])
+            if meanwhile:
+                meanwhile()
+            for chunk, loaded in zip(chunks, parts):
                 for i, (item, stamp) in zip(chunk, loaded):
                     if cache is not None:
                         done(i, pickle.loads(item), stamp, item)
                     else:
                         done(i, item, stamp)
+                feed()
                 if progress:
                     progress(len(chunk))
+    feed()
     total = LoadResult()
     for r in results:
         total.extend(r)  # type: ignore[arg-type]

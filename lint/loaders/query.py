@@ -8,6 +8,7 @@ mapping to canonical fields happens once, later, for every vendor alike.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Callable, Iterable
 
 from ..model.predicate import Predicate, PatternPart, classify_pattern, normalize_value
@@ -25,6 +26,13 @@ class QueryError(Exception):
         self.construct = construct
 
 
+def _newline_offsets(text: str) -> Iterable[int]:
+    at = text.find("\n")
+    while at >= 0:
+        yield at
+        at = text.find("\n", at + 1)
+
+
 class PredicateSink:
     """Collects the predicates of one query; `add` returns the leaf that points at one.
 
@@ -36,15 +44,21 @@ class PredicateSink:
         self.text = text
         self.base_line = base_line
         self.predicates: list[Predicate] = []
+        self._newlines: list[int] | None = None  # built on first use: one pass, not one per predicate
+        self._end = 0
 
     def line_at(self, offset: int | None) -> int | None:
         if self.base_line is None:
             return None
         if offset is None:
             return self.base_line
-        # An error at the very end belongs to the last line with text on it.
-        end = len(self.text.rstrip())
-        return self.base_line + self.text.count("\n", 0, max(0, min(offset, end)))
+        if self._newlines is None:
+            text = self.text
+            # An error at the very end belongs to the last line with text on it.
+            self._end = len(text.rstrip())
+            self._newlines = list(_newline_offsets(text))
+        # Newlines before the offset; counting them per call made huge queries quadratic.
+        return self.base_line + bisect_left(self._newlines, max(0, min(offset, self._end)))
 
     def add(
         self,

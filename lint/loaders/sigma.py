@@ -41,6 +41,9 @@ from .yamlnodes import InputError, YamlDoc, line_of, load_documents, mapping_get
 
 SIGMA_KEYS = ("detection", "correlation", "filter", "logsource")
 _TECHNIQUE = re.compile(r"^t\d{4}(\.\d{3})?$", re.I)
+# Groups, software, campaigns, data sources and mitigations (g0016, s0002, c0001, ds0009,
+# m1042): ATT&CK objects tagged beside tactics, which are words (`stealth`, `execution`).
+_OTHER_ATTACK_ID = re.compile(r"^(g|s|c|ds|m)\d{4}$", re.I)
 _TIME_PARTS = {"minute", "hour", "day", "week", "month", "year"}
 _ENCODINGS = ("base64", "base64offset", "wide", "utf16", "utf16le", "utf16be")
 
@@ -105,8 +108,9 @@ def load_sigma(path: str, docs: list[YamlDoc]) -> LoadResult:
             result.findings.append(parse_error(
                 path, _condition_line(_detection_nodes([doc.node])) or line_of(doc.node),
                 f"condition or detection nests too deeply (over Python's recursion limit)"))
-        except (ValueError, TypeError, AttributeError, KeyError) as e:
-            # pySigma lets some malformed shapes through as plain Python errors.
+        except (ValueError, TypeError, AttributeError, LookupError, NameError) as e:
+            # pySigma lets some malformed shapes through as plain Python errors (an empty
+            # `correlation:` even as an UnboundLocalError).
             result.findings.append(parse_error(
                 path, line_of(doc.node), f"malformed Sigma rule: {type(e).__name__}: {e}"))
     return result
@@ -119,10 +123,11 @@ def _copy(d: dict) -> dict:
 # -- rules -------------------------------------------------------------------
 
 def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node], own: yaml.Node) -> NormalizedRule:
+    det_nodes = _detection_nodes(nodes)
+    _check_bounds(data.get("detection"), det_nodes)
     rule = SigmaRule.from_dict(data, collect_errors=True)
     if rule.errors:
         raise rule.errors[0]
-    det_nodes = _detection_nodes(nodes)
     out = _base(path, index, rule, own, "rule")
     ls = rule.logsource
     out.logsource = LogSource(ls.product or "", ls.category or "", ls.service or "")
@@ -157,6 +162,8 @@ def _correlation(path: str, index: int, data: dict, node: yaml.Node) -> Normaliz
 
 
 def _filter(path: str, index: int, data: dict, node: yaml.Node) -> NormalizedRule:
+    _, fnode = mapping_get(node, "filter")
+    _check_bounds(data.get("filter"), _detection_nodes([fnode], key=None))
     flt = SigmaFilter.from_dict(data, collect_errors=True)
     if flt.errors:
         raise flt.errors[0]
@@ -168,7 +175,6 @@ def _filter(path: str, index: int, data: dict, node: yaml.Node) -> NormalizedRul
         out.references = [refs]
     else:
         out.references = [getattr(r, "reference", str(r)) for r in (refs or [])]
-    _, fnode = mapping_get(node, "filter")
     builder = _TreeBuilder(flt.filter, _detection_nodes([fnode], key=None))
     trees = []
     for cond in flt.filter.parsed_condition:
@@ -188,7 +194,7 @@ def _base(path: str, index: int, rule: Any, node: yaml.Node, kind: str) -> Norma
             continue
         if _TECHNIQUE.match(tag.name):
             techniques.append(tag.name.upper())
-        elif not tag.name.startswith(("g", "s")) or "-" in tag.name:
+        elif not _OTHER_ATTACK_ID.match(tag.name):
             tactics.append(tag.name)
     return NormalizedRule(
         key=rid or f"{path}#{index}",
@@ -204,6 +210,52 @@ def _base(path: str, index: int, rule: Any, node: yaml.Node, kind: str) -> Norma
         status=rule.status.name.lower() if getattr(rule, "status", None) else "",
         extra={"name": rule.name} if getattr(rule, "name", None) else {},
     )
+
+
+# -- bounds ------------------------------------------------------------------
+
+# pySigma parses conditions with pyparsing (recursive, ~25 µs a character) and builds
+# objects per detection item (~120 µs each): bound both before handing a rule over.
+# Real rules stay far below: the longest condition in SigmaHQ is under 600 characters.
+MAX_CONDITION_CHARS = 10_000
+MAX_DETECTION_ITEMS = 10_000  # `field|modifiers: values` entries in one rule's detection
+
+
+def _check_bounds(detection: Any, det_nodes: dict[str, Any]) -> None:
+    if not isinstance(detection, dict):
+        return  # pySigma reports the shape
+    line = _condition_line(det_nodes)
+    conditions = detection.get("condition")
+    for cond in conditions if isinstance(conditions, list) else [conditions]:
+        if not isinstance(cond, str):
+            continue
+        if len(cond) > MAX_CONDITION_CHARS:
+            raise InputError(f"condition is {len(cond):,} characters long, over the {MAX_CONDITION_CHARS:,} limit", line)
+        if _paren_depth(cond) > MAX_DEPTH:
+            raise InputError(f"condition nests deeper than {MAX_DEPTH} levels of parentheses", line)
+    items = 0
+    for name, body in detection.items():
+        if name == "condition":
+            continue
+        for part in body if isinstance(body, list) else [body]:
+            if isinstance(part, dict):
+                items += len(part)
+        if items > MAX_DETECTION_ITEMS:
+            raise InputError(f"detection has over {MAX_DETECTION_ITEMS:,} field conditions",
+                             line_of(det_nodes[name].node) if name in det_nodes else line)
+
+
+def _paren_depth(text: str) -> int:
+    if "(" not in text:
+        return 0
+    best = level = 0
+    for c in text:
+        if c == "(":
+            level += 1
+            best = max(best, level)
+        elif c == ")":
+            level -= 1
+    return best
 
 
 # -- detections --------------------------------------------------------------
@@ -437,7 +489,9 @@ def _value_lines(node: yaml.Node | None, n: int) -> list[int | None]:
 
 def _sigma_reason(e: Exception) -> str:
     text = str(e)
-    # pySigma appends the source location; we give our own.
+    # pySigma appends the source location; we give our own. Object reprs carry memory
+    # addresses: a message must read the same every run (caches, diffs of reports).
+    text = re.sub(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>", r"\1", text)
     return re.sub(r"\s*\(in\s.*\)\s*$", "", text) or type(e).__name__
 
 

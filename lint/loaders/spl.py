@@ -34,7 +34,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -84,11 +84,39 @@ _CMP_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _MIRROR = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
-_MACRO_SCAN = re.compile(_STRING + r"|`([^`]*)`", re.S)
-_MACRO_CALL = re.compile(r"\s*([\w.:-]+)\s*(?:\((.*)\))?\s*", re.S)
+_CLOSED_STRING = re.compile(_STRING, re.S)
+
+
+class _Scanner:
+    """`finditer` over text whose quoted strings are tokens of their own.
+
+    A quote that no later quote closes opens no string; and then no later quote can
+    either (each lies inside that failed attempt's escape-aware scan as an escaped `\"`).
+    The plain `_STRING|...` regex rediscovers this once per quote, a scan to the end
+    each time: quadratic on `\"\"\"...`. Here the first unclosed quote switches to the
+    pattern without strings: the same tokens, in linear time.
+    """
+
+    def __init__(self, rest: str) -> None:
+        self.full = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|' + rest, re.S)
+        self.plain = re.compile(rest, re.S)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        for m in self.full.finditer(text):
+            if m.end() == len(text) and text[m.start()] == '"' and not _CLOSED_STRING.fullmatch(m.group(0)):
+                yield from self.plain.finditer(text, m.start() + 1)
+                return
+            yield m
+
+
+_MACRO_SCAN = _Scanner(r"`([^`]*)`")
+# The optional argument list owns its leading space: `\s*(...)?\s*` would try every split of
+# a run of spaces between the two and go quadratic on `a<1 MB of spaces>x`.
+_MACRO_CALL = re.compile(r"\s*([\w.:-]+)(?:\s*\((.*)\))?\s*", re.S)
 _COMMENT = re.compile(r"```.*?```", re.S)
-_PIPE_SCAN = re.compile(_STRING + r"|[\[\]|]", re.S)
-_WORDS = re.compile(_STRING + r"|[()]|[^\s()\"]+", re.S)
+_PIPE_SCAN = _Scanner(r"[\[\]|]")
+_WORDS = _Scanner(r"[()]|[^\s()\"]+")
+_ARGS_SCAN = _Scanner(r"[(),]")
 _COMMAND = re.compile(r"\s*([A-Za-z_]\w*)")
 _DATAMODEL = re.compile(r"datamodel\s*[=:\s]\s*\"?([A-Za-z_][\w.]*)", re.I)
 
@@ -140,7 +168,7 @@ def _blank(m: re.Match) -> str:
 def split_args(text: str) -> list[str]:
     """Comma-separated arguments at the top level (quotes and parentheses respected)."""
     out, depth_, start = [], 0, 0
-    for m in re.finditer(_STRING + r"|[(),]", text):
+    for m in _ARGS_SCAN.finditer(text):
         tok = m.group(0)
         if tok == "(":
             depth_ += 1
@@ -496,12 +524,12 @@ class _Pipeline:
             if orig is not None:
                 self.groups[dst] = orig
             return
-        pattern = re.compile("^" + "(.*)".join(re.escape(p) for p in src.split("*")) + "$")
+        parts = src.split("*")
         renamed: dict[str, str] = {}
         for name, orig in self.groups.items():
-            m = pattern.match(name)
-            if m:
-                stars = iter(m.groups())
+            caps = _star_captures(parts, name)
+            if caps is not None:
+                stars = iter(caps)
                 renamed[re.sub(r"\*", lambda _: next(stars, ""), dst)] = orig
             else:
                 renamed.setdefault(name, orig)
@@ -530,6 +558,30 @@ class _Pipeline:
         field, notes = self.resolve(field)
         return self.sink.add_pattern(field, parts, case_sensitive=case_sensitive,
                                      offset=self.omap(self.origin + offset), notes=notes)
+
+
+def _star_captures(parts: list[str], name: str) -> list[str] | None:
+    """What each `*` between `parts` captures in `name`, as greedy `(.*)` groups of an
+    anchored regex would; None if it does not match. The pattern comes from the rule, so
+    no regex: `a*b*c*...` against a long name would backtrack for ever. Each literal is
+    put as far right as it fits (what greedy stars do), so the scan is linear."""
+    head, tail = parts[0], parts[-1]
+    if len(head) + len(tail) > len(name) or not name.startswith(head) or not name.endswith(tail):
+        return None
+    lo, end = len(head), len(name) - len(tail)
+    starts: list[int] = []
+    for seg in reversed(parts[1:-1]):
+        at = name.rfind(seg, lo, end)
+        if at < 0:
+            return None
+        starts.append(at)
+        end = at
+    caps, pos = [], lo
+    for seg, at in zip(parts[1:-1], reversed(starts)):
+        caps.append(name[pos:at])
+        pos = at + len(seg)
+    caps.append(name[pos:len(name) - len(tail)])
+    return caps
 
 
 def _syntax_error(expr: str, e: UnexpectedInput, omap: _OffsetMap, base: int, what: str) -> QueryError:

@@ -12,13 +12,12 @@ from bisect import bisect_right
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
-
 from ..model.rule import LogSource, NormalizedRule
 from ..model.tree import simplify
 from .query import PredicateSink, QueryError
 from .result import LoadResult, no_logic, parse_error
 from .spl import Macro, parse_spl
+from .yamlnodes import InputError, decode, load_documents, read_rule_bytes
 
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 # Not detections, though they carry a `search`.
@@ -79,11 +78,13 @@ class MacroTable(dict[str, Macro]):
 
 
 def _read_macro(path: str) -> Macro | None:
+    # Read with the rules' own bounds: a macro file is as untrusted as a rule (a FIFO,
+    # an alias bomb whose str() would expand it, a 1 GB file).
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        docs = load_documents(decode(read_rule_bytes(path)[0]))
+    except (OSError, InputError):
         return None  # a broken macro file: its calls count as unknown macros
+    data = docs[0].data if len(docs) == 1 else None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         return None
     name = re.sub(r"\(\d+\)$", "", data["name"].strip())

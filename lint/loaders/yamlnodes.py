@@ -6,15 +6,20 @@ then construct the Python data from the same nodes.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from sigma.rule.base import SigmaYAMLLoader  # CSafeLoader that rejects duplicate keys
 
-# Bounds on what one file may make us build (see docs/limits in README).
+# Bounds on what one file may make us build (docs/limits.md). The largest real rule file
+# is under 300 KB with under 5,000 YAML nodes; these are far above that and far below
+# what would take seconds or hundreds of megabytes.
 MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_EXPANDED_NODES = 200_000
+MAX_YAML_NODES = 200_000  # nodes the YAML composer may build (aliases not expanded)
+MAX_EXPANDED_NODES = 200_000  # nodes counted as if every alias were expanded
 
 
 class InputError(Exception):
@@ -32,13 +37,47 @@ class YamlDoc:
     data: Any
 
 
+def read_rule_bytes(path: str) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, and its stat.
+
+    Opened without blocking and judged by fstat of that very descriptor, so a FIFO,
+    device or directory named like a rule is refused instead of hanging the run (or
+    reading /dev/zero forever), and an oversized file is refused before it is read.
+    Raises OSError (unreadable, symlink loop) or InputError (not a regular file, too big).
+    """
+    fd = os.open(path, os.O_RDONLY | _O_NONBLOCK | _O_NOCTTY)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"not a regular file ({_kind_of(st.st_mode)}); rules are read from regular files only")
+        if st.st_size > MAX_FILE_BYTES:
+            raise InputError(f"file is {st.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_FILE_BYTES + 1), st  # a file grown meanwhile is refused by decode()
+    finally:
+        os.close(fd)
+
+
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_NOCTTY = getattr(os, "O_NOCTTY", 0)
+
+
+def _kind_of(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
 def decode(raw: bytes) -> str:
     if len(raw) > MAX_FILE_BYTES:
         raise InputError(f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("file is UTF-16 encoded; rules must be UTF-8", 1)
     if b"\x00" in raw[:8192]:
-        raise InputError("file is binary (contains NUL bytes), not a YAML rule", 1)
+        raise InputError("file is binary (contains NUL bytes), not a rule", 1)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -46,9 +85,35 @@ def decode(raw: bytes) -> str:
         raise InputError(f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})", line)
 
 
+class _BoundedLoader(SigmaYAMLLoader):
+    """Stops composing past MAX_YAML_NODES. The C composer asks `resolve` for the tag of
+    every untagged node: the one Python-level hook it calls per node, so counting there
+    refuses a huge flow list before it has eaten gigabytes. A node with an explicit tag
+    skips `resolve` but needs a `!` in the text, so the budget starts lower by their count."""
+
+    _resolve = SigmaYAMLLoader.resolve
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.budget = MAX_YAML_NODES - (text.count("!") if "!" in text else 0)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _TooManyNodes()
+        return self._resolve(kind, value, implicit)
+
+
+class _TooManyNodes(Exception):
+    pass
+
+
 def load_documents(text: str) -> list[YamlDoc]:
     """Every document of a YAML stream with its node tree."""
-    loader = SigmaYAMLLoader(text)
+    loader = _BoundedLoader(text)
+    if loader.budget < 0:
+        loader.dispose()
+        raise InputError(f"YAML has over {MAX_YAML_NODES:,} nodes (explicit tags)")
     docs: list[YamlDoc] = []
     may_alias = "&" in text  # no anchor, no alias: skip the expansion count
     try:
@@ -77,6 +142,8 @@ def load_documents(text: str) -> list[YamlDoc]:
         raise InputError(f"invalid YAML: {e}") from None
     except RecursionError:
         raise InputError("YAML nests too deeply") from None
+    except _TooManyNodes:
+        raise InputError(f"YAML has over {MAX_YAML_NODES:,} nodes") from None
     finally:
         loader.dispose()
     return docs

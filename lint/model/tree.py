@@ -33,11 +33,21 @@ MAX_BRANCHES = 512
 
 
 def simplify(node: Node | None) -> Node | None:
-    """Flatten nested AND/OR, drop empty groups and double negations."""
+    """Flatten nested AND/OR, drop empty groups and double negations.
+
+    It runs on every parser's raw tree, before any depth check: the recursive walk is the
+    fast one for real rules, and a tree too deep for it is done again iteratively."""
+    try:
+        return _simplify(node)
+    except RecursionError:
+        return _simplify_iteratively(node)
+
+
+def _simplify(node: Node | None) -> Node | None:
     if node is None or isinstance(node, Leaf):
         return node
     if isinstance(node, Not):
-        child = simplify(node.child)
+        child = _simplify(node.child)
         if child is None:
             return None
         if isinstance(child, Not):
@@ -46,7 +56,7 @@ def simplify(node: Node | None) -> Node | None:
     kind = type(node)
     flat: list[Node] = []
     for c in node.children:
-        s = simplify(c)
+        s = _simplify(c)
         if s is None:
             continue
         if type(s) is kind:
@@ -58,6 +68,39 @@ def simplify(node: Node | None) -> Node | None:
     if len(flat) == 1:
         return flat[0]
     return kind(flat)
+
+
+def _simplify_iteratively(node: Node | None) -> Node | None:
+    """`_simplify` as a post-order walk over an explicit stack, same result."""
+    if node is None or isinstance(node, Leaf):
+        return node
+    results: list[Node | None] = []  # simplified subtrees, in visiting order
+    stack: list[tuple[Node | None, bool]] = [(node, False)]
+    while stack:
+        n, ready = stack.pop()
+        if n is None or isinstance(n, Leaf):
+            results.append(n)
+        elif not ready:
+            stack.append((n, True))
+            kids = (n.child,) if isinstance(n, Not) else n.children
+            stack.extend((c, False) for c in reversed(kids))
+        elif isinstance(n, Not):
+            child = results.pop()
+            results.append(None if child is None else child.child if isinstance(child, Not) else Not(child))
+        else:
+            kind = type(n)
+            kids = results[len(results) - len(n.children):]
+            del results[len(results) - len(n.children):]
+            flat: list[Node] = []
+            for s in kids:
+                if s is None:
+                    continue
+                if type(s) is kind:
+                    flat.extend(s.children)  # type: ignore[union-attr]
+                else:
+                    flat.append(s)
+            results.append(None if not flat else flat[0] if len(flat) == 1 else kind(flat))
+    return results[0]
 
 
 def polarities(node: Node | None) -> dict[int, bool]:

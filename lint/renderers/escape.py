@@ -49,6 +49,9 @@ def strip_controls(text: str) -> str:
 
 
 def _one_line(text: str) -> str:
+    text = str(text)
+    if text.isprintable():  # no control, escape, line break or format character: the common case
+        return text
     return re.sub(r"[\t\r\n]+", " ", strip_controls(text))
 
 

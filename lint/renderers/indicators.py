@@ -6,9 +6,10 @@ import json
 from typing import Any, TextIO
 
 from rich.table import Table
+from rich.text import Text
 
 from ..model.index import VENDORS, CorpusIndex
-from .text import console_for
+from .text import console_for, inert
 
 
 def indicator_rows(index: CorpusIndex, fields: list[str] | None = None, min_reach: int = 1,
@@ -49,6 +50,7 @@ def render_indicators(index: CorpusIndex, out: TextIO, fmt: str, **kw: Any) -> N
         t.add_column(col, justify="right" if col in ("reach", "excluded", *VENDORS) else "left",
                      overflow="fold")
     for r in rows:
-        t.add_row(r["field"], r["op"], r["value"], str(r["reach"]),
-                  *(str(r["vendors"][v]) for v in VENDORS), str(r["excluded"]), ", ".join(r["aliases"]))
+        # Text cells, not markup: fields and values come from rule files.
+        t.add_row(Text(inert(r["field"])), r["op"], Text(inert(r["value"])), str(r["reach"]),
+                  *(str(r["vendors"][v]) for v in VENDORS), str(r["excluded"]), Text(inert(", ".join(r["aliases"]))))
     console_for(out).print(t)

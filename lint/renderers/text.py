@@ -16,8 +16,10 @@ from ..model.predicate import plural
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 # Rule text reaches the terminal: control characters (ANSI escapes, carriage
-# returns, C1 codes) are shown as visible escapes, never sent raw.
+# returns, C1 codes) and bidirectional overrides (text that displays reordered) are
+# shown as visible escapes, never sent raw.
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+_CONTROLS.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
 
 
 def inert(text: str) -> str:

@@ -316,9 +316,9 @@ def test_huge_value_list_loads(tmp_path):
             + "".join(f"            - 'v{i}'\n" for i in range(n))
             + "    condition: sel\n")
     path = write(tmp_path, "huge.yml", text)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU, not wall: the machine is shared
     res = load_file(path)
-    assert time.perf_counter() - start < 6.0
+    assert time.process_time() - start < 6.0
     assert res.findings == []
     assert len(res.rules) == 1
     rule = res.rules[0]
