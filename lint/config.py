@@ -98,6 +98,14 @@ def glob_match(pattern: str, rel_path: str) -> bool:
     return "/" not in pattern and bool(_glob_regex(pattern).fullmatch(rel_path.rsplit("/", 1)[-1]))
 
 
+MAX_GLOB_WILDCARDS = 6
+
+
+def _wildcards(pattern: str) -> int:
+    """`*` runs and `?`s in a glob (`**` counts once)."""
+    return len(re.findall(r"\*+|\?", pattern))
+
+
 @lru_cache(maxsize=256)
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     out, i, n = [], 0, len(pattern)
@@ -281,6 +289,11 @@ class _Parser:
             return {}
         out = {}
         for key, tokens in value.items():
+            if sub == "per-path-ignores" and _wildcards(key) > MAX_GLOB_WILDCARDS:
+                # Each `*` can backtrack over the others: a repository's config must not
+                # be able to stall every run that matches paths against it.
+                self.error(sub, f"{key!r} has more than {MAX_GLOB_WILDCARDS} wildcards")
+                continue
             out[key] = self.str_list(key, tokens, sub)
             self.check_tokens(sub, key, out[key])
         return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,8 @@ from .model.rule import NormalizedRule
 
 BUNDLED = Path(__file__).resolve().parent / "data" / "reference.idx"
 MAGIC = b"rulelint-reference 1\n"
+MAX_FILE = 64 * 2**20  # the bundled index is under 2 MB
+MAX_EXPANDED = 512 * 2**20
 
 
 def provenance(roots: list[str]) -> list[dict[str, str]]:
@@ -87,7 +90,12 @@ def read(path: str | os.PathLike[str]) -> tuple[CorpusIndex, dict[str, Any]]:
     if not data.startswith(MAGIC):
         raise ValueError(f"{path} is not a rulelint reference index")
     try:
-        raw = zlib.decompress(data[len(MAGIC):])
+        # Bounded: a repository's config may name the file, and a few KB must not
+        # inflate to gigabytes.
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(data[len(MAGIC):], MAX_EXPANDED)
+        if inflate.unconsumed_tail:
+            raise ValueError(f"{path} expands past {MAX_EXPANDED // 2**20} MiB: not a reference index")
     except zlib.error as e:
         raise ValueError(f"{path} is damaged: {e}") from None
     return snapshot.load(raw)
@@ -100,8 +108,15 @@ def fingerprint(path: str | os.PathLike[str]) -> str:
 
 @lru_cache(maxsize=4)
 def _bytes(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
+    # Non-blocking, regular files only, bounded: never hang on a FIFO or read a device.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        if st.st_size > MAX_FILE:
+            raise ValueError(f"{path} is over {MAX_FILE // 2**20} MiB: not a reference index")
+        return fh.read(MAX_FILE + 1)
 
 
 def describe(meta: dict[str, Any]) -> str:

@@ -243,3 +243,13 @@ def test_per_rule_ignores_by_rule_id(tmp_path):
     assert cfg.ignored_for(finding("any.yml", "RL102", "missing-common-exclusion", rule_id=rid))
     assert not cfg.ignored_for(finding("any.yml", "RL101", rule_id=rid))
     assert not cfg.ignored_for(finding("any.yml", "RL102", "missing-common-exclusion", rule_id="other"))
+
+
+def test_a_glob_with_too_many_wildcards_is_refused(tmp_path):
+    """`*a*a*a*a*a*a*a*a*b` backtracks exponentially: refused before any path meets it."""
+    from rulelint.config import ConfigError, load_config
+
+    cfg = tmp_path / ".rulelint.toml"
+    cfg.write_text('[per-path-ignores]\n"*a*a*a*a*a*a*a*a*b" = ["RL101"]\n"rules/**/*.yml" = ["RL102"]\n')
+    with pytest.raises(ConfigError, match="more than 6 wildcards"):
+        load_config(str(cfg))

@@ -149,3 +149,20 @@ def test_bundled_reference_is_current(shared_corpus, tmp_path):
     assert {s["repository"] for s in meta["sources"]} == {
         "SigmaHQ/sigma", "elastic/detection-rules", "splunk/security_content"}
     assert all(len(s["commit"]) == 40 for s in meta["sources"])
+
+
+def test_a_crafted_reference_file_is_refused_not_inflated(tmp_path):
+    """A repository's config may name the reference file: a zip bomb or a FIFO is a clear error."""
+    import os
+    import zlib
+
+    from rulelint import reference
+
+    bomb = tmp_path / "bomb.idx"
+    bomb.write_bytes(reference.MAGIC + zlib.compress(b"\0" * (reference.MAX_EXPANDED + 1), 9))
+    with pytest.raises(ValueError, match="expands past"):
+        reference.read(bomb)
+    fifo = tmp_path / "fifo.idx"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        reference.read(fifo)
