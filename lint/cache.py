@@ -14,9 +14,11 @@ A cache that cannot be read is discarded with a warning and rebuilt.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from importlib import metadata
 import os
 import pickle
+import stat
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -82,10 +84,75 @@ def dependency_print(path: str) -> str:
         h = hashlib.sha1()
         with os.scandir(folder) as it:
             for e in sorted(it, key=lambda e: e.name):
-                st = e.stat()
+                try:
+                    st = e.stat()
+                except OSError:  # a symlink loop or a file gone meanwhile: fingerprint the link
+                    st = e.stat(follow_symlinks=False)
                 h.update(f"{e.name}/{st.st_size}/{st.st_mtime_ns}".encode())
         fp = _folder_prints[folder] = h.hexdigest()[:16]
     return fp
+
+
+# -- authentication ---------------------------------------------------------------
+# Cache files are pickles, and unpickling runs code. The cache folder may sit inside a
+# rules repository (./.rulelint_cache, or a `cache-dir` its configuration names), where
+# anyone who can commit could plant a file. So every file carries an HMAC under a key
+# that lives outside any repository, in the user's own cache folder; a file that does
+# not verify is never unpickled, only rebuilt.
+
+SEAL_MAGIC = b"rulelint-sealed-1\n"
+KEY_BYTES = 32
+
+
+def key_path() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "rulelint", "cache-key")
+
+
+@lru_cache(maxsize=1)
+def _secret() -> bytes:
+    """This user's key, made on first use (mode 0600). If it cannot be stored, a key for
+    this process alone: caches then never verify across runs, which is safe, only slower."""
+    path = key_path()
+    try:
+        with open(path, "rb") as fh:
+            key = fh.read(KEY_BYTES + 1)
+        if len(key) == KEY_BYTES:
+            return key
+    except OSError:
+        pass
+    key = os.urandom(KEY_BYTES)
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".key-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        try:
+            os.link(tmp, path)  # atomic and never overwrites: racing runs agree on one key
+        except FileExistsError:
+            with open(path, "rb") as fh:
+                stored = fh.read(KEY_BYTES + 1)
+            key = stored if len(stored) == KEY_BYTES else key
+        finally:
+            os.unlink(tmp)
+    except OSError:
+        pass
+    return key
+
+
+def seal(data: bytes) -> bytes:
+    return SEAL_MAGIC + hmac.new(_secret(), data, "sha256").digest() + data
+
+
+def unseal(blob: bytes) -> bytes:
+    """The payload of a sealed file; ValueError if it was not sealed with this user's key."""
+    head = len(SEAL_MAGIC) + 32
+    if not blob.startswith(SEAL_MAGIC) or len(blob) < head:
+        raise ValueError("not a sealed rulelint cache file")
+    data = blob[head:]
+    if not hmac.compare_digest(blob[len(SEAL_MAGIC):head], hmac.new(_secret(), data, "sha256").digest()):
+        raise ValueError("cache file not written by this user's rulelint (bad signature)")
+    return data
 
 
 class Cache:
@@ -147,6 +214,8 @@ class Cache:
             st = os.stat(path)
         except OSError:
             return None
+        if not stat.S_ISREG(st.st_mode):  # now a FIFO or device: reading it could block
+            return None
         if st.st_size != stamp.size or dependency_print(path) != stamp.deps:
             return None
         if st.st_mtime_ns != stamp.mtime_ns:
@@ -199,9 +268,12 @@ class Cache:
         """The stored index of the corpus with this fingerprint, if it is the one stored."""
         try:
             with open(self.snapshot_path, "rb") as fh:
-                head = fh.readline().strip().decode("ascii", "replace")
-                return fh.read() if head == corpus_print else None
+                head, _, data = unseal(fh.read()).partition(b"\n")
+            return data if head.strip().decode("ascii", "replace") == corpus_print else None
         except OSError:
+            return None
+        except ValueError as e:
+            self.warnings.append(f"cache file {self.snapshot_path} was damaged ({e}) and is rebuilt")
             return None
 
     def store_snapshot(self, corpus_print: str, data: bytes) -> None:
@@ -232,7 +304,7 @@ class Cache:
     def _read(self, path: str, quiet: bool = False) -> Any:
         try:
             with open(path, "rb") as fh:
-                data = pickle.load(fh)
+                data = pickle.loads(unseal(fh.read()))
             if not isinstance(data, dict):
                 raise ValueError("not a cache")
             return data
@@ -256,7 +328,7 @@ class Cache:
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
+                    fh.write(seal(data))
                 os.replace(tmp, path)
             except BaseException:
                 try:

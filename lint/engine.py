@@ -114,6 +114,22 @@ class CorpusBase:
     from_snapshot: bool
 
 
+class _IndexFeed:
+    """Builds the corpus index while the files load: rules arrive in file order, each
+    gets a key unique in the run (as `_unique_keys` gives them) and joins the index."""
+
+    def __init__(self) -> None:
+        self.index = CorpusIndex([])
+        self.seen: set[str] = set()
+
+    def add(self, result: LoadResult) -> None:
+        for r in result.rules:
+            if r.key in self.seen:
+                r.key = f"{r.key}@{r.path}"
+            self.seen.add(r.key)
+            self.index.add(r)
+
+
 def corpus_index(
     corpus_files: list[str],
     settings: Settings,
@@ -122,10 +138,12 @@ def corpus_index(
     stamps: dict[str, Stamp] | None = None,
     stored_print: str | None = None,
     warnings: list[str] | None = None,
+    later: list[Callable[[], None]] | None = None,
 ) -> CorpusBase:
     """The corpus index: the stored snapshot when `stored_print` names an unchanged
     corpus, else built from the loaded rules, the reference joined, and stored for
-    next time."""
+    next time. With `later`, storing it is left there for the caller to run (while
+    the checks run), as long as the index stays as returned until then."""
     warnings = warnings if warnings is not None else []
     if cache and stored_print:
         data = cache.snapshot(stored_print)
@@ -137,20 +155,29 @@ def corpus_index(
             except ValueError as e:
                 warnings.append(f"cache file {cache.snapshot_path} was damaged ({e}) and is rebuilt")
     tick = progress(len(corpus_files), "Loading rules") if progress else None
-    load = load_paths(corpus_files, settings.jobs, tick, cache, stamps)
-    _unique_keys(load.rules)
-    index = CorpusIndex(load.rules)
+    # The parent mostly waits while workers parse: it indexes rules as they come in and
+    # reads the reference meanwhile, instead of after the last file.
+    feed = _IndexFeed()
+    ref: list[tuple[CorpusIndex, dict]] = []
+    read_reference = (lambda: ref.append(reference.read(settings.reference))) if settings.reference else None
+    load = load_paths(corpus_files, settings.jobs, tick, cache, stamps, consume=feed.add, meanwhile=read_reference)
+    index = feed.index
     ref_label = ""
-    if settings.reference:
-        ref_index, meta = reference.read(settings.reference)
+    if ref:
+        ref_index, meta = ref[0]
         reference.merge(index, ref_index)
         ref_label = reference.describe(meta)
     if cache:
         # The index holds today's content of every corpus file: key it so.
         corpus_print = _corpus_print(settings, cache, corpus_files)
         if corpus_print:  # the corpus alone, before any target replaces a rule
-            cache.store_snapshot(corpus_print, snapshot.dump(
-                index, None, {"errors": len(load.findings), "reference": ref_label}))
+            def store() -> None:
+                cache.store_snapshot(corpus_print, snapshot.dump(
+                    index, None, {"errors": len(load.findings), "reference": ref_label}))
+            if later is not None:
+                later.append(store)
+            else:
+                store()
     return CorpusBase(index, load.rules, load, len(load.findings), ref_label, False)
 
 
@@ -221,8 +248,14 @@ def run(
                          time.perf_counter() - started, counts, True, warnings)
 
     stamps: dict[str, Stamp] = {}  # what each loaded file held (suppression reads only some)
+    # Cache writes that can wait for the checks' workers: the parent is idle meanwhile.
+    # Targets change the index, so with targets the snapshot is stored before they do.
+    later: list[Callable[[], None]] = []
     base = corpus_index(corpus_files, settings, cache, progress, stamps,
-                        stored_print=corpus_print if targets else None, warnings=warnings)
+                        stored_print=corpus_print if targets else None, warnings=warnings,
+                        later=None if targets else later)
+    if cache:
+        later.append(cache.save)
     index, corpus_rules, corpus_load = base.index, base.rules, base.load
     corpus_errors, ref_label, from_snapshot = base.errors, base.reference, base.from_snapshot
     judged_noise: dict[str, float] = {}
@@ -258,7 +291,12 @@ def run(
     enabled = settings.enabled()
     findings: list[Finding] = [f for f in load_findings if any(c.name == f.name for c in enabled)]
     checks = [c for c in enabled if c.run is not None]
-    judged_findings, judged_noise = judge(judged, checks, ctx, settings.jobs)
+
+    def store_meanwhile() -> None:
+        for step in later:
+            step()
+
+    judged_findings, judged_noise = judge(judged, checks, ctx, settings.jobs, meanwhile=store_meanwhile)
     findings.extend(judged_findings)
     findings = _silence(findings, target_files if targets else corpus_files, settings, enabled, stamps)
     if cache:
@@ -331,27 +369,47 @@ def _judge_slice(bounds: tuple[int, int]) -> tuple[list[Finding], dict[str, floa
     return findings, noise
 
 
-def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | None = None
-          ) -> tuple[list[Finding], dict[str, float]]:
+def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | None = None,
+          meanwhile: Callable[[], None] | None = None) -> tuple[list[Finding], dict[str, float]]:
     """Run the checks and the noise score on every judged rule. With many rules and
-    several cores, forked workers share the index read-only and split the rules."""
+    several cores, forked workers share the index read-only and split the rules.
+    `meanwhile` is the parent's own work, run once while the workers judge."""
     global _JUDGE_STATE
     jobs = jobs or os.cpu_count() or 1
-    _JUDGE_STATE = (judged, checks, ctx)
-    try:
-        if jobs <= 1 or len(judged) < PARALLEL_JUDGE_THRESHOLD or "fork" not in mp.get_all_start_methods():
+    if jobs <= 1 or len(judged) < PARALLEL_JUDGE_THRESHOLD or "fork" not in mp.get_all_start_methods():
+        for check in checks:
+            if check.prepare is not None:
+                check.prepare(check, judged, ctx)
+        if meanwhile:
+            meanwhile()
+        _JUDGE_STATE = (judged, checks, ctx)
+        try:
             return _judge_slice((0, len(judged)))
-        step = -(-len(judged) // (jobs * 4))
-        slices = [(i, min(i + step, len(judged))) for i in range(0, len(judged), step)]
-        findings: list[Finding] = []
-        noise: dict[str, float] = {}
+        finally:
+            _JUDGE_STATE = None
+    # Checks that prepare run-wide results (`Check.prepare`) prepare and run here, in the
+    # parent, while the forked workers already run every other check and the noise score:
+    # no core waits for the preparation. Their findings come last (run() sorts findings).
+    prepared = [c for c in checks if c.prepare is not None]
+    _JUDGE_STATE = (judged, [c for c in checks if c.prepare is None], ctx)
+    step = -(-len(judged) // (jobs * 4))
+    slices = [(i, min(i + step, len(judged))) for i in range(0, len(judged), step)]
+    findings: list[Finding] = []
+    noise: dict[str, float] = {}
+    try:
         with mp.get_context("fork").Pool(jobs) as pool:
-            for part_findings, part_noise in pool.imap(_judge_slice, slices):
+            parts = pool.imap(_judge_slice, slices)
+            if meanwhile:
+                meanwhile()
+            for check in prepared:
+                check.prepare(check, judged, ctx)
+            own = [f for rule in judged for check in prepared for f in check.run(check, rule, ctx)]
+            for part_findings, part_noise in parts:
                 findings.extend(part_findings)
                 noise.update(part_noise)
-        return findings, noise
     finally:
         _JUDGE_STATE = None
+    return findings + own, noise
 
 
 def _unique_keys(rules: list[NormalizedRule]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any, Callable
 
 from ..model.rule import LogSource, NormalizedRule
@@ -19,6 +20,26 @@ CATEGORY_OF_EVENT = {
     "network": "network_connection", "library": "image_load", "driver": "driver_load",
     "authentication": "authentication", "iam": "iam", "configuration": "configuration",
 }
+
+
+try:
+    # tomli is the project tomllib was copied from; its wheels are compiled (mypyc) and
+    # read the corpus's TOML 2.5 times faster. pyproject.toml keeps it below 2.4, which
+    # reads TOML 1.0 as tomllib does (up to Python 3.14).
+    from tomli import loads as _compiled_loads
+except ImportError:  # pragma: no cover - a dependency, but never required
+    _compiled_loads = None
+
+
+def read_toml(text: str) -> dict[str, Any]:
+    """A TOML document, as `tomllib.loads` reads it. A document tomli refuses is read
+    again by tomllib, so errors (and the exceptions raised) are tomllib's own."""
+    if _compiled_loads is not None:
+        try:
+            return _compiled_loads(text)
+        except Exception:
+            pass
+    return tomllib.loads(text)
 
 
 def looks_like_elastic(data: Any) -> bool:
@@ -47,10 +68,25 @@ def key_line(text: str, key: str, section: str = "") -> int | None:
     keep no positions."""
     start = 0
     if section:
-        m = re.search(rf"^\[{re.escape(section)}\]\s*$", text, re.M)
+        m = _line_search(text, f"[{section}]", rf"\[{re.escape(section)}\]\s*$")
         start = m.end() if m else 0
-    m = re.compile(rf"^{re.escape(key)}\s*=", re.M).search(text, start)
+    m = _line_search(text, key, rf"{re.escape(key)}\s*=", start)
     return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def _line_search(text: str, literal: str, pattern: str, start: int = 0) -> re.Match | None:
+    """`re.compile("^" + pattern, re.M).search(text, start)` for a pattern whose every
+    match begins with `literal`: only lines starting with it are tried, where a
+    multiline search tries every character of a 5 kB rule."""
+    compiled = re.compile(pattern, re.M)
+    i = text.find(literal, start)
+    while i >= 0:
+        if i == 0 or text[i - 1] == "\n":
+            m = compiled.match(text, i)
+            if m:
+                return m
+        i = text.find(literal, i + 1)
+    return None
 
 
 def _query_line(text: str, key: str) -> int | None:
@@ -65,11 +101,15 @@ def _query_line(text: str, key: str) -> int | None:
 
 def load_elastic(path: str, text: str, data: dict) -> LoadResult:
     rule = data["rule"]
+    for key in ("tags", "threat"):  # iterated below: another type is a malformed rule, not a crash
+        if key in rule and not isinstance(rule[key], list):
+            return LoadResult(findings=[parse_error(
+                path, key_line(text, key, "rule"), f"`{key}` is {type(rule[key]).__name__}, not an array")])
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     rid = str(rule.get("rule_id") or "")
     rtype = str(rule.get("type") or "")
     language = str(rule.get("language") or ("eql" if rtype == "eql" else "esql" if rtype == "esql" else ""))
-    techniques, tactics, names = _threat(rule.get("threat"))
+    techniques, tactics, names, threat = _threat(rule.get("threat"))
     tags = [str(t) for t in rule.get("tags", []) if isinstance(t, str)]
     product = next((OS_TAGS[t.lower()] for t in tags if t.lower() in OS_TAGS), "")
     out = NormalizedRule(
@@ -79,7 +119,7 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
         logsource=LogSource(product=product),
         level=str(rule.get("severity") or ""), status=str(meta.get("maturity") or ""),
         extra={k: v for k, v in {
-            "type": rtype, "language": language, "technique_names": names, "tags": tags,
+            "type": rtype, "language": language, "technique_names": names, "threat": threat, "tags": tags,
             "index": rule.get("index"), "building_block": rule.get("building_block_type"),
             "new_terms_fields": _new_terms(rule), "threshold": rule.get("threshold"),
         }.items() if v},
@@ -110,7 +150,7 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
             _parser("kuery")(threat_query, PredicateSink(threat_query))
     except QueryError as e:
         return LoadResult(findings=[parse_error(path, sink.line_at(e.offset), _describe(language, e))])
-    m = re.search(r"^\[\[rule\.filters\]\]", text, re.M)
+    m = _line_search(text, "[[rule.filters]]", r"\[\[rule\.filters\]\]")
     filters = _filters(rule.get("filters"), sink, text.count("\n", 0, m.start()) + 1 if m else None)
     if filters:
         node = And([n for n in (node, *filters) if n is not None])
@@ -142,26 +182,38 @@ def _category_from_predicates(rule: NormalizedRule) -> str:
     return ""
 
 
-def _threat(threat: Any) -> tuple[list[str], list[str], dict[str, str]]:
+def _threat(threat: Any) -> tuple[list[str], list[str], dict[str, str], list[tuple[str, str, tuple[str, ...]]]]:
+    """Techniques, tactics, technique names, and each `[[rule.threat]]` entry as
+    (tactic id, tactic name, technique and sub-technique ids): which tactic the rule
+    files each technique under."""
     techniques: set[str] = set()
     tactics: set[str] = set()
     names: dict[str, str] = {}
+    entries: list[tuple[str, str, tuple[str, ...]]] = []
     for entry in threat if isinstance(threat, list) else []:
         if not isinstance(entry, dict):
             continue
         tactic = entry.get("tactic")
-        if isinstance(tactic, dict) and tactic.get("name"):
+        tactic = tactic if isinstance(tactic, dict) else {}
+        if tactic.get("name"):
             tactics.add(str(tactic["name"]).lower().replace(" ", "-"))
-        for tech in entry.get("technique") or []:
+        ids: list[str] = []
+        for tech in _array(entry.get("technique")):
             if not isinstance(tech, dict) or not tech.get("id"):
                 continue
-            techniques.add(str(tech["id"]).upper())
+            ids.append(str(tech["id"]).upper())
             names[str(tech["id"]).upper()] = str(tech.get("name") or "")
-            for sub in tech.get("subtechnique") or []:
+            for sub in _array(tech.get("subtechnique")):
                 if isinstance(sub, dict) and sub.get("id"):
-                    techniques.add(str(sub["id"]).upper())
+                    ids.append(str(sub["id"]).upper())
                     names[str(sub["id"]).upper()] = str(sub.get("name") or "")
-    return sorted(techniques), sorted(tactics), names
+        techniques.update(ids)
+        entries.append((str(tactic.get("id") or ""), str(tactic.get("name") or ""), tuple(ids)))
+    return sorted(techniques), sorted(tactics), names, entries
+
+
+def _array(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _new_terms(rule: dict) -> list[str]:

@@ -26,19 +26,28 @@ EVENT_CATEGORY = {
 
 _eql: Any = None
 _walker_cls: Any = None
+_fast_parser: Any = None  # eql's LALR tables without position tracking (see _walk)
 
 
 def _load() -> None:
     """Import eql once, with its plugin loader disabled, and build the walker that
     remembers which comparisons are case-insensitive (the AST forgets `~` and `:`)."""
-    global _eql, _walker_cls
+    global _eql, _walker_cls, _fast_parser
     if _eql is not None:
         return
     import eql
     import eql.parser
     import eql.utils
+    from lark import Lark
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
 
     eql.utils._loaded_plugins = True  # never import `eql_*` modules from sys.path
+
+    # The same parse tables, copied rather than rebuilt (milliseconds), minus the position
+    # bookkeeping that halves lark's speed: positions only ever serve error messages.
+    data, memo = eql.parser.lark_parser.memo_serialize([TerminalDef, Rule])
+    _fast_parser = Lark._load_from_dict(data, memo, propagate_positions=False, tree_class=eql.parser.KvTree)
 
     fields: dict[tuple, tuple[bool, tuple]] = {}
 
@@ -97,14 +106,7 @@ def parse_eql(text: str, sink: PredicateSink) -> tuple[Node | None, str]:
         with P.elasticsearch_syntax, P.ignore_missing_functions, P.allow_negation, \
                 P.skip_optimizations, P.allow_sample, P.allow_runs, \
                 P.ParserConfig(implied_any=False, implied_base=False, allow_subqueries=True, allow_pipes=True):
-            try:
-                tree = P.lark_parser.parse(text, start="piped_query")
-            except P.LarkError as e:
-                line, col = getattr(e, "line", 1), getattr(e, "column", 1)
-                raise QueryError(f"EQL syntax error at line {line}, column {col}", _offset(text, line, col),
-                                 "invalid syntax") from None
-            walker = _walker_cls(text)
-            root = walker.visit(tree)
+            walker, root = _walk(text)
             root = getattr(root, "node", root)
     except QueryError:
         raise
@@ -122,6 +124,27 @@ def parse_eql(text: str, sink: PredicateSink) -> tuple[Node | None, str]:
         raise QueryError("EQL query nests too deeply", 0, "deep nesting") from None
 
 
+def _walk(text: str) -> tuple[Any, Any]:
+    """eql's AST of a query, and the walker that built it (it holds the case marks).
+    Runs inside eql's parser settings."""
+    P = _eql.parser
+    walker = _walker_cls(text)
+    try:
+        # Fast path: a tree without positions walks to the same AST. Whatever goes
+        # wrong is redone with positions, so errors read exactly as eql words them.
+        return walker, walker.visit(_fast_parser.parse(text, start="piped_query"))
+    except Exception:
+        pass
+    try:
+        tree = P.lark_parser.parse(text, start="piped_query")
+    except P.LarkError as e:
+        line, col = getattr(e, "line", 1), getattr(e, "column", 1)
+        raise QueryError(f"EQL syntax error at line {line}, column {col}", _offset(text, line, col),
+                         "invalid syntax") from None
+    walker = _walker_cls(text)
+    return walker, walker.visit(tree)
+
+
 def _offset(text: str, line: int, col: int) -> int:
     lines = text.split("\n")
     return sum(len(x) + 1 for x in lines[:max(0, line - 1)]) + max(0, col - 1)
@@ -136,10 +159,15 @@ class _Builder:
         ast = self.ast
         if isinstance(q, (ast.Sequence, ast.Join, ast.Sample)):
             steps: list[Node] = []
-            for sub in q.queries:
+            for n, sub in enumerate(q.queries, 1):
+                first = len(self.sink.predicates)
                 node = self.event(sub.query)
                 if node is None:
                     continue
+                # Each step tests its own event: a `stepN` note keeps logic analysis
+                # from reading two steps' tests as one event's.
+                for p in self.sink.predicates[first:]:
+                    p.notes += (f"step{n}",)
                 steps.append(Not(node) if (getattr(sub, "data", None) or {}).get("is_negated") else node)
             return And(steps) if steps else None
         if isinstance(q, ast.EventQuery):

@@ -52,17 +52,24 @@ def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[s
     """The snapshot bytes. `stable` gives the same bytes for the same content (marshal
     format 2 has no back-references, whose use depends on object identity)."""
     rule_keys = list(index.rules)
-    rule_ids = {k: i for i, k in enumerate(rule_keys)}
-    key_list = list(index.usage)
-    key_ids = {k: i for i, k in enumerate(key_list)}
+    rule_id = {k: i for i, k in enumerate(rule_keys)}.__getitem__
+    # Each rule's key ids, read off the usage table (the same pairs as its
+    # positive_keys()/excluded_keys(), without building them rule by rule); key ids
+    # are appended in increasing order, so the lists come out sorted.
+    pos_of: dict[str, list[int]] = {k: [] for k in rule_keys}
+    exc_of: dict[str, list[int]] = {k: [] for k in rule_keys}
+    written_of = index.written.get
     keys = []
-    for k in key_list:
-        u = index.usage[k]
-        forms = index.written.get(k, {})
+    for kid, (k, u) in enumerate(index.usage.items()):
+        forms = written_of(k) or {}
         written = tuple((*nk, n) for nk, n in forms.items() if nk != k)
-        own = forms.get(k, 0)
-        keys.append((*k, tuple(sorted(rule_ids[r] for r in u.positive)),
-                     tuple(sorted(rule_ids[r] for r in u.excluded)), own, written))
+        for r in u.positive:
+            pos_of[r].append(kid)
+        for r in u.excluded:
+            exc_of[r].append(kid)
+        keys.append((*k, tuple(sorted(map(rule_id, u.positive))), tuple(sorted(map(rule_id, u.excluded))),
+                     forms.get(k, 0), written))
+    noise = noise or {}
     rules = []
     for rk in rule_keys:
         r = index.rules[rk]
@@ -70,9 +77,8 @@ def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[s
         rules.append((
             r.key, r.id, r.title, r.vendor, r.path, r.line, r.logic_line, tuple(r.techniques), tuple(r.tactics),
             ls.product, ls.category, ls.service, r.kind, tuple(r.references), str(r.extra.get("name") or ""),
-            r.beyond_query, tuple(sorted(key_ids[k] for k in r.positive_keys() if k in key_ids)),
-            tuple(sorted(key_ids[k] for k in r.excluded_keys() if k in key_ids)),
-            (noise or {}).get(r.key, getattr(r, "stored_noise", None)),
+            r.beyond_query, tuple(pos_of[rk]), tuple(exc_of[rk]),
+            noise.get(r.key, getattr(r, "stored_noise", None)),
         ))
     doc = {"format": SNAPSHOT_FORMAT, "keys": keys, "rules": rules, "meta": meta or {}}
     return marshal.dumps(doc, 2) if stable else marshal.dumps(doc)

@@ -1,0 +1,86 @@
+"""The parent's work overlapped with its workers' (indexing while files load, the
+reference read and the cache writes meanwhile, prepared checks beside the forked
+ones) gives what the same run does one step after another."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import rulelint.loaders as loaders
+from rulelint import engine
+from rulelint.cache import Cache
+from rulelint.engine import Settings, _IndexFeed, _unique_keys, run
+from rulelint.loaders import discover, load_paths
+from rulelint.loaders.result import LoadResult
+from rulelint.model import snapshot
+from rulelint.model.index import CorpusIndex
+from rulelint.reference import BUNDLED
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """The example corpus, with a copy of one rule (same id) so keys must be made unique."""
+    root = tmp_path / "corpus"
+    shutil.copytree(EXAMPLES, root)
+    some = sorted((root / "sigma").rglob("*.yml"))[0]
+    shutil.copy(some, some.with_name("zz_copy_" + some.name))
+    return root
+
+
+@pytest.fixture
+def always_parallel(monkeypatch):
+    """Workers even for a few files and rules, as for the real corpus."""
+    monkeypatch.setattr(loaders, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(engine, "PARALLEL_JUDGE_THRESHOLD", 1)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("cached", [False, True])
+def test_load_paths_feeds_results_in_file_order(corpus, tmp_path, always_parallel, jobs, cached):
+    files = discover([str(corpus)])
+    cache = Cache(str(tmp_path / "cache")) if cached else None
+    for _ in range(2 if cached else 1):  # with a cache: cold, then every file from it
+        fed: list[LoadResult] = []
+        calls: list[int] = []
+        total = load_paths(files, jobs, cache=cache, consume=fed.append, meanwhile=lambda: calls.append(len(fed)))
+        assert calls and len(calls) == 1
+        assert len(fed) == len(files)
+        assert [r.key for res in fed for r in res.rules] == [r.key for r in total.rules]
+        assert [r for res in fed for r in res.rules] == total.rules
+
+
+def test_index_fed_while_loading_is_the_index_built_after(corpus):
+    load = load_paths(discover([str(corpus)]), 1)
+    feed = _IndexFeed()
+    for r in load.rules:
+        feed.add(LoadResult(rules=[r]))
+    again = load_paths(discover([str(corpus)]), 1).rules
+    _unique_keys(again)
+    assert [r.key for r in load.rules] == [r.key for r in again]
+    assert len(set(r.key for r in again)) == len(again)  # the copy was renamed
+    assert snapshot.dump(feed.index, stable=True) == snapshot.dump(CorpusIndex(again), stable=True)
+
+
+def outputs(result) -> tuple:
+    return ([f.to_dict() for f in result.findings], result.noise, result.counts)
+
+
+def test_parallel_run_equals_sequential(corpus, tmp_path, always_parallel):
+    ref = str(BUNDLED) if BUNDLED.is_file() else None
+    sequential = run([str(corpus)], settings=Settings(jobs=1, reference=ref))
+    parallel = run([str(corpus)], settings=Settings(jobs=2, reference=ref))
+    assert any(c.prepare for c in Settings().enabled()), "no check prepares: the parent-side path went untested"
+    assert sequential.findings
+    assert outputs(parallel) == outputs(sequential)
+    # With a cache, the snapshot is stored while the checks run: it is the corpus's index.
+    cached = run([str(corpus)], settings=Settings(jobs=2, reference=ref, cache_dir=str(tmp_path / "c")))
+    assert outputs(cached) == outputs(sequential)
+    cache = Cache(str(tmp_path / "c"))
+    stored = cache.snapshot(engine._corpus_print(Settings(reference=ref), cache, discover([str(corpus)])))
+    assert stored is not None
+    assert snapshot.load(stored)[0].usage.keys() == parallel.index.usage.keys()
