@@ -70,7 +70,7 @@ def indicator_peers(rule: NormalizedRule, keys: list[IndicatorKey], candidates: 
     own = set(keys)
     memo = ctx.table("rl303-specific")
     out = []
-    for key in candidates:
+    for key in sorted(candidates):  # peers in a stable order, whatever the hash seed
         other = ctx.index.rules[key]
         if other.kind != "rule" or not other.techniques or (rule.id and other.id == rule.id):
             continue
@@ -127,7 +127,8 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     votes: Counter[str] = Counter()
     for p in peers:
         votes.update({family(t) for t in p.techniques})
-    agreed, n = votes.most_common(1)[0]
+    agreed = min(votes, key=lambda f: (-votes[f], f))  # ties: the lowest id, not set order
+    n = votes[agreed]
     if agreed in own or n < ctx.option(check, "min_agreement") * len(peers):
         return
     # Independent authors (another vendor's collection) agreeing is the evidence.
