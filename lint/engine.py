@@ -266,17 +266,7 @@ def run(
         target_load = load_paths(target_files, settings.jobs, None, cache, stamps, keep_cached=keep)
         judged, load_findings = target_load.rules, target_load.findings
         target_paths = {os.path.abspath(p) for p in target_files}
-        target_ids = {r.id for r in judged if r.id}
-        # A target replaces the corpus rule it edits: a rule is never its own peer.
-        for key in [k for k, r in index.rules.items()
-                    if r.id in target_ids or os.path.abspath(r.path) in target_paths]:
-            index.remove(key)
-        taken = set(index.rules)
-        for r in judged:
-            while r.key in taken:
-                r.key = f"{r.key}@{r.path}"
-            taken.add(r.key)
-            index.add(r)
+        replace_in_index(index, judged, target_paths)
         nfiles = len(target_paths)
     else:
         judged, load_findings = corpus_rules, corpus_load.findings
@@ -410,6 +400,18 @@ def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | 
     finally:
         _JUDGE_STATE = None
     return findings + own, noise
+
+
+def replace_in_index(index: CorpusIndex, judged: list[NormalizedRule], paths: set[str]) -> None:
+    """Put judged rules in the index in place of the corpus rules they edit (same id, or
+    from the same file, `paths` absolute): a rule is never its own peer."""
+    ids = {r.id for r in judged if r.id}
+    for key in [k for k, r in index.rules.items() if r.id in ids or os.path.abspath(r.path) in paths]:
+        index.remove(key)
+    for r in judged:
+        while r.key in index.rules:
+            r.key = f"{r.key}@{r.path}"
+        index.add(r)
 
 
 def _unique_keys(rules: list[NormalizedRule]) -> None:

@@ -17,7 +17,8 @@ from ..model.predicate import IndicatorKey
 from ..model.rule import LogSource, NormalizedRule
 from ..model.fields import name_field
 from .implication import Atom, path_fields
-from .logic_view import LOGSOURCE_EVENT_TYPES, LOGSOURCE_FIELDS, LogicView, is_logsource_atom, logic_view, rule_implies, skip_fields, traits
+from .logic_view import LOGSOURCE_EVENT_TYPES, LOGSOURCE_FIELDS, LogicView, logic_view, rule_implies, skip_fields, traits
+from ..findings import Related
 
 VIEW_TABLE = "logic-view"
 OVERLAP_TABLE = "overlap"
@@ -88,6 +89,17 @@ def compatible_sources(a: LogSource, b: LogSource) -> bool:
     if a.category or b.category:
         return a.category == b.category and (not a.product or not b.product or a.product == b.product)
     return a.key() == b.key()
+
+
+def overlap_finding(check: Any, rule: NormalizedRule, ctx: Any, message: str, others: list[Any],
+                    data_key: str, label: str) -> Any:
+    """RL201/RL202's finding: the other rules in its data and, up to `max_related`, as
+    related locations labelled `label: 'title'`."""
+    f = check.finding(rule, message, rule.logic_line or rule.line,
+                      **{data_key: [{"key": o.key, "path": o.path, "vendor": o.vendor} for o in others]})
+    limit = ctx.option(check, "max_related")
+    f.related = [Related(o.path, o.logic_line or o.line, f"{label}: {o.title!r}") for o in others[:limit]]
+    return f
 
 
 def later(a: NormalizedRule, b: NormalizedRule) -> bool:

@@ -6,8 +6,8 @@ from typing import Iterator
 
 from ..analysis.logic_text import describe_atoms, rule_label
 from ..analysis.logic_view import logic_view
-from ..analysis.overlap import overlap, prepare_overlap, views
-from ..findings import Finding, Related
+from ..analysis.overlap import overlap, overlap_finding, prepare_overlap, views
+from ..findings import Finding
 from ..model.rule import NormalizedRule
 from .base import Check, Context, Option
 
@@ -28,11 +28,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
         logic += f" (the first of {len(branches)} branches)"
     also = f" and {len(others) - 1} more rules" if len(others) > 1 else ""
     msg = f"Its logic is the same as {rule_label(first)}{also}: {logic}."
-    f = check.finding(rule, msg, rule.logic_line or rule.line,
-                      duplicates=[{"key": o.key, "path": o.path, "vendor": o.vendor} for o in others])
-    limit = ctx.option(check, "max_related")
-    f.related = [Related(o.path, o.logic_line or o.line, f"same logic: {o.title!r}") for o in others[:limit]]
-    yield f
+    yield overlap_finding(check, rule, ctx, msg, others, "duplicates", "same logic")
 
 
 CHECK = Check(

@@ -7,8 +7,8 @@ from typing import Iterator
 from ..analysis.implication import Atom
 from ..analysis.logic_text import describe_atoms, rule_label
 from ..analysis.logic_view import BranchView, is_logsource_atom, logic_view
-from ..analysis.overlap import Subsumer, anchor_keys, covers_all, overlap, prepare_overlap, views
-from ..findings import Finding, Related
+from ..analysis.overlap import Subsumer, anchor_keys, covers_all, overlap, overlap_finding, prepare_overlap, views
+from ..findings import Finding
 from ..model.rule import NormalizedRule
 from .base import Check, Context, Option
 
@@ -69,11 +69,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
            f"{describe_atoms(theirs[j].atoms, evidence=mine[i].atoms)}, "
            f"{_narrowing(rule, mine[i], theirs[j], len(theirs) - len(used))}.")
     others = [ctx.index.rules[s.key] for s in subsumers]
-    f = check.finding(rule, msg, rule.logic_line or rule.line,
-                      broader=[{"key": o.key, "path": o.path, "vendor": o.vendor} for o in others])
-    limit = ctx.option(check, "max_related")
-    f.related = [Related(o.path, o.logic_line or o.line, f"broader rule: {o.title!r}") for o in others[:limit]]
-    yield f
+    yield overlap_finding(check, rule, ctx, msg, others, "broader", "broader rule")
 
 
 CHECK = Check(

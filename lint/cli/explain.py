@@ -16,11 +16,11 @@ from typing import TextIO
 
 from ..analysis.noise import NoiseBreakdown, explain
 from ..config import ConfigError, load_config
-from ..engine import Settings, commonness_for, corpus_index, open_cache, _corpus_print
+from ..engine import Settings, commonness_for, corpus_index, open_cache, replace_in_index, _corpus_print
 from ..loaders import discover, load_paths, reset_memos
 from ..model.index import CorpusIndex
 from ..model.rule import NormalizedRule
-from .main import _cache_dir, _common, _reference, _reference_args, _warn, _with_progress
+from .main import _cache_dir, _common, _missing, _reference, _reference_args, _warn, _with_progress
 
 
 def explain_parser() -> argparse.ArgumentParser:
@@ -61,14 +61,7 @@ def judged_rules(index: CorpusIndex, path: str) -> list[NormalizedRule]:
     loaded = load_paths([path], 1, None, None)
     if loaded.findings and not loaded.rules:
         raise ValueError(loaded.findings[0].message)
-    ids = {r.id for r in loaded.rules if r.id}
-    for key in [k for k, r in index.rules.items()
-                if r.id in ids or os.path.abspath(r.path) == os.path.abspath(path)]:
-        index.remove(key)
-    for r in loaded.rules:
-        while r.key in index.rules:
-            r.key = f"{r.key}@{r.path}"
-        index.add(r)
+    replace_in_index(index, loaded.rules, {os.path.abspath(path)})
     return loaded.rules
 
 
@@ -83,9 +76,7 @@ def cmd_explain(argv: list[str]) -> int:
     if not paths:
         print("rulelint: no PATH given and no `corpus` in the configuration", file=sys.stderr)
         return 2
-    missing = [p for p in paths if not os.path.exists(p)]
-    if missing:
-        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+    if _missing(paths):
         return 2
     settings = Settings(options=config.options, jobs=args.jobs, cache_dir=_cache_dir(args, config),
                         config=config, reference=_reference(args, config))

@@ -140,6 +140,31 @@ def _with_progress(enabled: bool, work: Callable[[Callable | None], T]) -> T:
         return work(factory)
 
 
+def _missing(paths: list[str]) -> bool:
+    """Say which given paths do not exist; True when any is missing (a usage error)."""
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+    return bool(missing)
+
+
+def _run_settings(args: argparse.Namespace, config: Config) -> Settings | None:
+    """Settings from --select/--ignore (else the configuration's), the reference and the
+    cache; None after saying why when a check token or the reference is unknown."""
+    select = _tokens(getattr(args, "select", [])) or config.select
+    ignore = _tokens(getattr(args, "ignore", [])) or config.ignore
+    unknown = [t for t in select + ignore if not any(matches(c, t) for c in CHECKS)]
+    if unknown:
+        print(f"rulelint: unknown check(s): {', '.join(unknown)} (see `rulelint rules`)", file=sys.stderr)
+        return None
+    ref = _reference(args, config)
+    if ref and not os.path.isfile(ref):
+        print(f"rulelint: no such reference index: {ref}", file=sys.stderr)
+        return None
+    return Settings(select=select, ignore=ignore, options=config.options, jobs=args.jobs,
+                    cache_dir=_cache_dir(args, config), config=config, reference=ref)
+
+
 def cmd_lint(argv: list[str], hook: bool = False) -> int:
     """`rulelint PATH...`; as `rulelint hook FILE...` (pre-commit) the files are the
     targets and the corpus comes from the configuration (default: the current folder)."""
@@ -160,22 +185,11 @@ def cmd_lint(argv: list[str], hook: bool = False) -> int:
             print("rulelint: no PATH given and no `corpus` in the configuration", file=sys.stderr)
             return 2
         args.paths = config.corpus
-    select = _tokens(args.select) or config.select
-    ignore = _tokens(args.ignore) or config.ignore
-    unknown = [t for t in select + ignore if not any(matches(c, t) for c in CHECKS)]
-    if unknown:
-        print(f"rulelint: unknown check(s): {', '.join(unknown)} (see `rulelint rules`)", file=sys.stderr)
+    if _missing(args.paths + (args.target or [])):
         return 2
-    missing = [p for p in args.paths + (args.target or []) if not os.path.exists(p)]
-    if missing:
-        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+    settings = _run_settings(args, config)
+    if settings is None:
         return 2
-    ref = _reference(args, config)
-    if ref and not os.path.isfile(ref):
-        print(f"rulelint: no such reference index: {ref}", file=sys.stderr)
-        return 2
-    settings = Settings(select=select, ignore=ignore, options=config.options, jobs=args.jobs,
-                        cache_dir=_cache_dir(args, config), config=config, reference=ref)
     result = _with_progress(not args.no_progress and args.format == "text",
                             lambda factory: run(args.paths, args.target, settings, factory,
                                                 need_rules=args.format == "json"))
@@ -189,9 +203,7 @@ def cmd_lint(argv: list[str], hook: bool = False) -> int:
 
 def cmd_indicators(argv: list[str]) -> int:
     args = indicators_parser().parse_args(argv)
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    if missing:
-        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+    if _missing(args.paths):
         return 2
     from ..engine import indicator_index
     from ..renderers.indicators import render_indicators
@@ -210,9 +222,7 @@ def cmd_index(argv: list[str]) -> int:
         print("usage: rulelint index build PATH... -o FILE", file=sys.stderr)
         return 2
     args = index_parser().parse_args(argv[1:])
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    if missing:
-        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+    if _missing(args.paths):
         return 2
     from .. import reference
     from ..engine import load_corpus, open_cache

@@ -6,11 +6,9 @@ import argparse
 import os
 import sys
 
-from ..checks import CHECKS, matches
 from ..config import ConfigError, load_config
-from ..engine import Settings
 from ..findings import SEVERITIES
-from .main import _cache_dir, _common, _output, _reference, _reference_args, _tokens
+from .main import _common, _output, _reference_args, _run_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,18 +41,9 @@ def cmd_report_pr(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"rulelint: {e}", file=sys.stderr)
         return 2
-    select = _tokens(args.select) or config.select
-    ignore = _tokens(args.ignore) or config.ignore
-    unknown = [t for t in select + ignore if not any(matches(c, t) for c in CHECKS)]
-    if unknown:
-        print(f"rulelint: unknown check(s): {', '.join(unknown)} (see `rulelint rules`)", file=sys.stderr)
+    settings = _run_settings(args, config)
+    if settings is None:
         return 2
-    ref = _reference(args, config)
-    if ref and not os.path.isfile(ref):
-        print(f"rulelint: no such reference index: {ref}", file=sys.stderr)
-        return 2
-    settings = Settings(select=select, ignore=ignore, options=config.options, jobs=args.jobs,
-                        cache_dir=_cache_dir(args, config), config=config, reference=ref)
     root = args.paths[0] if os.path.exists(args.paths[0]) else "."
     try:
         report = build(root, args.base, args.paths, settings)

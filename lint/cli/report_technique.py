@@ -8,7 +8,7 @@ import sys
 
 from ..engine import CorpusBase, Settings, commonness_for, corpus_index, open_cache
 from ..loaders import discover
-from .main import _cache_dir, _common, _output, _reference, _reference_args, _warn, _with_progress
+from .main import _cache_dir, _common, _missing, _output, _reference, _reference_args, _warn, _with_progress
 
 FORMATS = ("markdown", "html", "json")
 
@@ -32,9 +32,7 @@ def _parser(prog: str, many: bool) -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> tuple[CorpusBase, dict[str, float]] | None:
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    if missing:
-        print(f"rulelint: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+    if _missing(args.paths):
         return None
     ref = _reference(args)
     if ref and not os.path.isfile(ref):

@@ -53,21 +53,20 @@ def _simplify(node: Node | None) -> Node | None:
         if isinstance(child, Not):
             return child.child
         return Not(child)
-    kind = type(node)
+    return _join(type(node), [_simplify(c) for c in node.children])
+
+
+def _join(kind: type, parts: list[Node | None]) -> Node | None:
+    """An AND/OR of simplified parts: empty ones dropped, same-kind ones flattened in."""
     flat: list[Node] = []
-    for c in node.children:
-        s = _simplify(c)
+    for s in parts:
         if s is None:
             continue
         if type(s) is kind:
             flat.extend(s.children)  # type: ignore[union-attr]
         else:
             flat.append(s)
-    if not flat:
-        return None
-    if len(flat) == 1:
-        return flat[0]
-    return kind(flat)
+    return None if not flat else flat[0] if len(flat) == 1 else kind(flat)
 
 
 def _simplify_iteratively(node: Node | None) -> Node | None:
@@ -88,18 +87,9 @@ def _simplify_iteratively(node: Node | None) -> Node | None:
             child = results.pop()
             results.append(None if child is None else child.child if isinstance(child, Not) else Not(child))
         else:
-            kind = type(n)
             kids = results[len(results) - len(n.children):]
             del results[len(results) - len(n.children):]
-            flat: list[Node] = []
-            for s in kids:
-                if s is None:
-                    continue
-                if type(s) is kind:
-                    flat.extend(s.children)  # type: ignore[union-attr]
-                else:
-                    flat.append(s)
-            results.append(None if not flat else flat[0] if len(flat) == 1 else kind(flat))
+            results.append(_join(type(n), kids))
     return results[0]
 
 
