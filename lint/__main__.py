@@ -7,6 +7,6 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from rulelint.cli.main import main  # noqa: E402
+from rulelint.cli.main import entry  # noqa: E402
 
-raise SystemExit(main())
+entry()

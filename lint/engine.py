@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing as mp
 import os
@@ -386,6 +387,9 @@ def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | 
     slices = [(i, min(i + step, len(judged))) for i in range(0, len(judged), step)]
     findings: list[Finding] = []
     noise: dict[str, float] = {}
+    # Frozen objects are never scanned by the collector: a collection in a worker would
+    # otherwise write to the header of every inherited object and copy the whole heap.
+    gc.freeze()
     try:
         with mp.get_context("fork").Pool(jobs) as pool:
             parts = pool.imap(_judge_slice, slices)
@@ -399,6 +403,7 @@ def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | 
                 noise.update(part_noise)
     finally:
         _JUDGE_STATE = None
+        gc.unfreeze()
     return findings + own, noise
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain
 from typing import Iterator
 
 from ..findings import Finding, Related
@@ -29,42 +30,77 @@ def _routing(rule: NormalizedRule) -> frozenset[IndicatorKey]:
     return frozenset(k for k in rule.positive_keys() if k.field.casefold() in ROUTING_FIELDS)
 
 
+class _PeerSets:
+    """Run-wide sets of rule keys that peers() filters candidates with: set algebra in C
+    instead of a Python test per candidate (rules have dozens of candidates each)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.not_rules: set[str] = set()
+        self.by_field: dict[str, set[str]] = {}
+        self.by_routing: dict[IndicatorKey, set[str]] = {}
+        self.routed: set[str] = set()
+        self.by_id: dict[str, set[str]] = {}
+        self.excluding: set[str] = set()  # rules with an exclusion: the only ones tallied
+        for key, r in ctx.index.rules.items():
+            if r.kind != "rule":
+                self.not_rules.add(key)
+                continue
+            if r.excluded_keys():
+                self.excluding.add(key)
+            for f in _activity_fields(r, ctx):
+                self.by_field.setdefault(f, set()).add(key)
+            routing = _routing(r)
+            if routing:
+                self.routed.add(key)
+                for k in routing:
+                    self.by_routing.setdefault(k, set()).add(key)
+            if r.id:
+                self.by_id.setdefault(r.id, set()).add(key)
+
+
 def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
     """Rules on the same log source about the same activity: they share a specific
     positive indicator, or a technique and a field they both test positively."""
+    return [ctx.index.rules[key] for key in sorted(_peer_keys(rule, ctx))]
+
+
+def _peer_keys(rule: NormalizedRule, ctx: Context) -> set[str]:
     if rule.logsource.key() == "(any)":
-        return []
-    same_source = ctx.remember("same-source", rule.logsource.key(), lambda: ctx.index.same_source(rule))
-    fields_of, routing_of = ctx.table("activity-fields"), ctx.table("routing")
-    own_fields = _activity_fields(rule, ctx)
-    own_routing = _routing(rule)
+        return set()
+    index = ctx.index
+    same_source = ctx.remember("same-source", rule.logsource.key(), lambda: index.same_source(rule))
+    sets: _PeerSets = ctx.remember("peer-sets", "", lambda: _PeerSets(ctx))
     # Sharing `\\cmd.exe` says nothing about sharing an activity: only uncommon indicators link peers.
-    own_specific = [k for k in rule.positive_keys()
-                    if k.field.casefold() not in ROUTING_FIELDS and not ctx.common.is_common(k, rule.key)]
-    sharing = ctx.index.rules_sharing_indicators(rule, own_specific)
-    candidates = set(sharing)
-    for t in rule.techniques:
-        candidates |= ctx.index.by_technique.get(t, set())
-    out = []
-    for key in sorted(candidates & same_source):
-        other = ctx.index.rules[key]
-        if key == rule.key or (rule.id and other.id == rule.id) or other.kind != "rule":
-            continue
-        if not sharing.get(key):
-            fields = fields_of.get(key)
-            if fields is None:
-                fields = fields_of[key] = _activity_fields(other, ctx)
-            if not own_fields & fields:
-                continue
-        # On a mixed log (Windows Security) two rules reading different event ids are
-        # about different events whatever else they share.
-        other_routing = routing_of.get(key)
-        if other_routing is None:
-            other_routing = routing_of[key] = _routing(other)
-        if own_routing and other_routing and not own_routing & other_routing:
-            continue
-        out.append(other)
-    return out
+    sharing: set[str] = set()
+    for k in rule.positive_keys():
+        if k.field.casefold() not in ROUTING_FIELDS and not ctx.common.is_common(k, rule.key):
+            u = index.usage.get(k)
+            if u is not None:
+                sharing |= u.positive
+                sharing |= u.excluded
+    candidates = sharing & same_source
+    if rule.techniques:
+        # A shared technique alone links rules that also test a field in common.
+        by_technique: set[str] = set()
+        for t in rule.techniques:
+            by_technique |= index.by_technique.get(t, set())
+        by_technique &= same_source
+        by_technique -= candidates
+        for f in _activity_fields(rule, ctx):
+            candidates |= by_technique & sets.by_field.get(f, set())
+    # On a mixed log (Windows Security) two rules reading different event ids are
+    # about different events whatever else they share.
+    own_routing = _routing(rule)
+    if own_routing:
+        routed = candidates & sets.routed
+        candidates -= routed
+        for k in own_routing:
+            candidates |= routed & sets.by_routing.get(k, set())
+    candidates -= sets.not_rules
+    if rule.id:
+        candidates -= sets.by_id.get(rule.id, set())
+    candidates.discard(rule.key)
+    return candidates
 
 
 def pinned_values(rule: NormalizedRule) -> dict[str, list[IndicatorKey]]:
@@ -105,16 +141,19 @@ def missing_exclusions(rule: NormalizedRule, ctx: Context) -> tuple[list[Normali
     if rule.kind != "rule" or rule.tree is None:
         return [], []
     min_peers, min_share = ctx.option(CHECK, "min_peers"), ctx.option(CHECK, "min_share")
-    group = peers(rule, ctx)
+    keys = _peer_keys(rule, ctx)
+    group = [ctx.index.rules[key] for key in sorted(keys)]
     if len(group) < min_peers:
         return group, []
-    counts: Counter[IndicatorKey] = Counter()
-    for peer in group:
-        counts.update(peer.excluded_keys())
-    own = rule.positive_keys() | rule.excluded_keys()
+    rules = ctx.index.rules
+    excluding = ctx.remember("peer-sets", "", lambda: _PeerSets(ctx)).excluding
+    counts = Counter(chain.from_iterable(rules[k].excluded_keys() for k in keys & excluding))
     need = max(min_peers, min_share * len(group))
-    pinned = pinned_values(rule)
     frequent = [(k, n) for k, n in counts.items() if n >= need]
+    if not frequent:
+        return group, []
+    own = rule.positive_keys() | rule.excluded_keys()
+    pinned = pinned_values(rule)
     missing = [
         (k, n) for k, n in sorted(frequent, key=lambda kn: (-kn[1], kn[0]))
         if k not in own and not ctx.common.is_generic(k) and relevant(k, pinned) and not handled(k, rule)

@@ -7,8 +7,10 @@ then construct the Python data from the same nodes.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
@@ -20,6 +22,11 @@ from sigma.rule.base import SigmaYAMLLoader  # CSafeLoader that rejects duplicat
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_YAML_NODES = 200_000  # nodes the YAML composer may build (aliases not expanded)
 MAX_EXPANDED_NODES = 200_000  # nodes counted as if every alias were expanded
+
+
+# Where an alias can stand: `*name` after a line start, a space or a flow indicator.
+# Plain text such as ` *.exe` in a description matches too; that only costs the slow path.
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.M)
 
 
 class InputError(Exception):
@@ -101,7 +108,19 @@ class _BoundedLoader(SigmaYAMLLoader):
         self.budget -= 1
         if self.budget < 0:
             raise _TooManyNodes()
+        if kind is yaml.ScalarNode and len(value) <= 64:
+            # Tags of short scalars depend on the text alone, and keys and values such as
+            # `detection`, `condition`, `selection` repeat in every file: skip the regexes.
+            memo = _TAGS.get((value, implicit))
+            if memo is None:
+                memo = self._resolve(kind, value, implicit)
+                if len(_TAGS) < 100_000:
+                    _TAGS[(value, implicit)] = memo
+            return memo
         return self._resolve(kind, value, implicit)
+
+
+_TAGS: dict[tuple[str, Any], str] = {}
 
 
 class _TooManyNodes(Exception):
@@ -115,7 +134,8 @@ def load_documents(text: str) -> list[YamlDoc]:
         loader.dispose()
         raise InputError(f"YAML has over {MAX_YAML_NODES:,} nodes (explicit tags)")
     docs: list[YamlDoc] = []
-    may_alias = "&" in text  # no anchor, no alias: skip the expansion count
+    # No alias, no shared node: skip the expansion count and build the data directly.
+    may_alias = "*" in text and _ALIAS.search(text) is not None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -124,7 +144,7 @@ def load_documents(text: str) -> list[YamlDoc]:
             if may_alias:
                 _check_expansion(node)
             try:
-                data = loader.construct_document(node)
+                data = _construct(loader, node) if not may_alias else loader.construct_document(node)
             except yaml.YAMLError as e:
                 if isinstance(e, yaml.MarkedYAMLError):
                     raise
@@ -147,6 +167,55 @@ def load_documents(text: str) -> list[YamlDoc]:
     finally:
         loader.dispose()
     return docs
+
+
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+# Scalar constructors that return their value at once (the others are generators).
+_PLAIN_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "bool", "null", "float", "timestamp"))
+
+
+def _construct(loader: _BoundedLoader, root: yaml.Node) -> Any:
+    """The document's Python data, as `construct_document` builds it, for a document with
+    no anchors: plain maps, lists and scalars are built here directly (rules are nothing
+    else, and PyYAML's generic constructor costs more than composing); any other tag and
+    any merge key go through PyYAML's own constructor. Duplicate keys are refused as
+    pySigma's loader refuses them."""
+    constructors = loader.yaml_constructors
+    stack: list[tuple[yaml.Node, Any]] = []
+
+    def build(node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag == _STR and node.__class__ is yaml.ScalarNode:
+            return node.value
+        if tag in _PLAIN_SCALARS and node.__class__ is yaml.ScalarNode:
+            return constructors[tag](loader, node)
+        if tag == _SEQ and node.__class__ is yaml.SequenceNode:
+            out: Any = []
+            stack.append((node, out))
+            return out
+        if tag == _MAP and node.__class__ is yaml.MappingNode and \
+                not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+            out = {}
+            stack.append((node, out))
+            return out
+        return loader.construct_object(node, deep=True)
+
+    data = build(root)
+    while stack:  # children after their parent: depth does not touch the C stack
+        node, out = stack.pop()
+        if isinstance(out, list):
+            out.extend(build(c) for c in node.value)
+            continue
+        for k, v in node.value:
+            key = build(k)
+            if not isinstance(key, Hashable) or k.__class__ is not yaml.ScalarNode:
+                raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                        "found unhashable key", k.start_mark)
+            if key in out:
+                raise yaml.YAMLError(f"Duplicate key '{key}'")
+            out[key] = build(v)
+    loader.constructed_objects.clear()
+    return data
 
 
 def _check_expansion(root: yaml.Node) -> None:
