@@ -34,6 +34,10 @@ def console_for(out: TextIO) -> Console:
 
 def render(result: RunResult, out: TextIO) -> None:
     con = console_for(out)
+    if con.color_system is None and not con.is_terminal:
+        _render_plain(result, out)
+        con.print(summary_table(result))
+        return
     for path, group in groupby(result.findings, key=lambda f: f.path):
         con.print(Text(inert(path), style="bold underline"))
         for f in group:
@@ -49,6 +53,22 @@ def render(result: RunResult, out: TextIO) -> None:
                 con.print(Text(inert(f"          see {rel.path}:{rel.line or '-'}  {rel.message}"), style="dim"))
         con.print()
     con.print(summary_table(result))
+
+
+def _render_plain(result: RunResult, out: TextIO) -> None:
+    """The same lines without styles, written at once: off a terminal and without colour,
+    rich would print exactly this, at a cost per line that shows on a whole corpus."""
+    lines: list[str] = []
+    for path, group in groupby(result.findings, key=lambda f: f.path):
+        lines.append(inert(path))
+        for f in group:
+            loc = f"{f.line}" if f.line else "-"
+            lines.append(f"  {loc:>5} {f.code} {f.severity:<7} {inert(f.message)}  [{f.name}]")
+            for rel in f.related[:3]:
+                lines.append(inert(f"          see {rel.path}:{rel.line or '-'}  {rel.message}"))
+        lines.append("")
+    if lines:
+        out.write("\n".join(lines) + "\n")
 
 
 def summary_table(result: RunResult) -> Table:
