@@ -383,7 +383,7 @@ def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | 
     # no core waits for the preparation. Their findings come last (run() sorts findings).
     prepared = [c for c in checks if c.prepare is not None]
     _JUDGE_STATE = (judged, [c for c in checks if c.prepare is None], ctx)
-    step = -(-len(judged) // (jobs * 4))
+    step = -(-len(judged) // (jobs * 16))  # small slices: no worker idles while one finishes a big one
     slices = [(i, min(i + step, len(judged))) for i in range(0, len(judged), step)]
     findings: list[Finding] = []
     noise: dict[str, float] = {}

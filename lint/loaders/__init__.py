@@ -207,7 +207,7 @@ def load_paths(
             if progress:
                 progress(1)
     else:
-        size = max(20, min(200, len(todo) // (jobs * 8) or 1))
+        size = max(20, min(100, len(todo) // (jobs * 8) or 1))  # the last chunk is the idle tail
         chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             # Without a cache, whole chunks travel as one pickle (strings shared across files).

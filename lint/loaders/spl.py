@@ -34,7 +34,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -101,12 +101,15 @@ class _Scanner:
         self.full = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|' + rest, re.S)
         self.plain = re.compile(rest, re.S)
 
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        for m in self.full.finditer(text):
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        # A list from the C iterator, not a generator: callers run it over every word of every
+        # search. Only the last match can reach the end of the text as an unclosed string.
+        found = list(self.full.finditer(text))
+        if found:
+            m = found[-1]
             if m.end() == len(text) and text[m.start()] == '"' and not _CLOSED_STRING.fullmatch(m.group(0)):
-                yield from self.plain.finditer(text, m.start() + 1)
-                return
-            yield m
+                found[-1:] = self.plain.finditer(text, m.start() + 1)
+        return found
 
 
 _MACRO_SCAN = _Scanner(r"`([^`]*)`")
@@ -115,10 +118,13 @@ _MACRO_SCAN = _Scanner(r"`([^`]*)`")
 _MACRO_CALL = re.compile(r"\s*([\w.:-]+)(?:\s*\((.*)\))?\s*", re.S)
 _COMMENT = re.compile(r"```.*?```", re.S)
 _PIPE_SCAN = _Scanner(r"[\[\]|]")
-_WORDS = _Scanner(r"[()]|[^\s()\"]+")
+_PARENS = _Scanner(r"[()]")
+_WORD = re.compile(r'[^\s()"]+')
 _ARGS_SCAN = _Scanner(r"[(),]")
 _COMMAND = re.compile(r"\s*([A-Za-z_]\w*)")
 _DATAMODEL = re.compile(r"datamodel\s*[=:\s]\s*\"?([A-Za-z_][\w.]*)", re.I)
+_UNESCAPE = re.compile(r'\\([\\"])')
+_EVAL_TARGET = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^=\s]+)\s*=(?!=)")
 
 _parser: Lark | None = None
 
@@ -165,6 +171,11 @@ def _blank(m: re.Match) -> str:
     return " " * len(m.group(0))
 
 
+def _strip_comments(text: str) -> str:
+    """``` comments blanked out (same length: offsets still hold)."""
+    return _COMMENT.sub(_blank, text) if "```" in text else text
+
+
 def split_args(text: str) -> list[str]:
     """Comma-separated arguments at the top level (quotes and parentheses respected)."""
     out, depth_, start = [], 0, 0
@@ -209,11 +220,15 @@ class _Expander:
 
     def top(self, text: str) -> tuple[str, _OffsetMap]:
         omap = _OffsetMap()
-        out = self.expand(_COMMENT.sub(_blank, text), 0, omap)
+        out = self.expand(_strip_comments(text), 0, omap)
         return out, omap
 
     def expand(self, text: str, level: int, omap: _OffsetMap | None = None,
                call_offset: int = 0) -> str:
+        if "`" not in text:  # no macro call: the scan below would copy the text as it is
+            if omap is not None:
+                omap.add(0, 0, True)
+            return text
         pieces: list[str] = []
         pos = last = 0  # pos: length of output so far
         for m in _MACRO_SCAN.finditer(text):
@@ -261,7 +276,7 @@ class _Expander:
             definition, names = macro.definition, macro.args
         if name.endswith("_filter"):
             self.info["filter_macro"] = name
-        definition = _COMMENT.sub(_blank, str(definition))
+        definition = _strip_comments(str(definition))
         for arg_name, value in zip(names, args):
             definition = definition.replace(f"${arg_name}$", value)
         self.size += len(definition)
@@ -276,7 +291,7 @@ class _Expander:
 
 def _split_pipeline(text: str) -> tuple[str, list[tuple[int, int]]]:
     """(text with subsearch contents blanked, [(start, end)] of each command)."""
-    masked = list(text)
+    masked: list[str] | None = None  # a copy only once a subsearch needs blanking
     segments: list[tuple[int, int]] = []
     level, start, open_at = 0, 0, 0
     for m in _PIPE_SCAN.finditer(text):
@@ -288,6 +303,8 @@ def _split_pipeline(text: str) -> tuple[str, list[tuple[int, int]]]:
         elif tok == "]" and level > 0:
             level -= 1
             if level == 0:
+                if masked is None:
+                    masked = list(text)
                 masked[open_at + 1:m.start()] = " " * (m.start() - open_at - 1)
         elif tok == "|" and level == 0:
             segments.append((start, m.start()))
@@ -295,20 +312,29 @@ def _split_pipeline(text: str) -> tuple[str, list[tuple[int, int]]]:
     if level:
         raise QueryError("unclosed subsearch '['", open_at, "unclosed '['")
     segments.append((start, len(text)))
-    return "".join(masked), segments
+    return ("".join(masked) if masked is not None else text), segments
 
 
 def _top_words(text: str) -> list[tuple[str, int, int]]:
-    """Unquoted words outside parentheses, with their spans."""
-    out, level = [], 0
-    for m in _WORDS.finditer(text):
+    """Unquoted words outside parentheses, with their spans.
+
+    Only parentheses and strings are scanned in Python; the words of each top-level gap
+    between them come from one C-level finditer. A gap holds no `(`, `)` or string, so its
+    words are exactly what a word-by-word scan would see (a `"` there, after an unclosed
+    quote, is a separator)."""
+    out: list[tuple[str, int, int]] = []
+    level = gap = 0
+    for m in _PARENS.finditer(text):
+        if level == 0:
+            out += [(w.group(), w.start(), w.end()) for w in _WORD.finditer(text, gap, m.start())]
         tok = m.group(0)
         if tok == "(":
             level += 1
         elif tok == ")":
             level = max(0, level - 1)
-        elif level == 0 and not tok.startswith('"'):
-            out.append((tok, m.start(), m.end()))
+        gap = m.end()
+    if level == 0:
+        out += [(w.group(), w.start(), w.end()) for w in _WORD.finditer(text, gap)]
     return out
 
 
@@ -316,9 +342,11 @@ def _top_words(text: str) -> list[tuple[str, int, int]]:
 _GROUPING = {"stats", "sistats", "eventstats", "streamstats"}
 
 
-def _by_fields(args: str) -> list[str]:
-    """The fields after a top-level `by` (options such as `span=1h` skipped)."""
-    words = _top_words(args)
+def _by_fields(args: str, words: list[tuple[str, int, int]] | None = None) -> list[str]:
+    """The fields after a top-level `by` (options such as `span=1h` skipped); `words`, if
+    given, are `_top_words(args)` already computed."""
+    if words is None:
+        words = _top_words(args)
     at = next((i for i, w in enumerate(words) if w[0].lower() in ("by", "groupby")), None)
     if at is None:
         return []
@@ -339,7 +367,7 @@ def _unescape(s: str) -> str:
     """SPL escapes in strings and values: only `\\\\` and `\\"`; other backslashes stay."""
     if "\\" not in s:
         return s
-    return re.sub(r'\\([\\"])', r"\1", s)
+    return _UNESCAPE.sub(r"\1", s)
 
 
 class _Pipeline:
@@ -467,7 +495,7 @@ class _Pipeline:
             by = next((w for w in words if w[1] > where[1] and w[0].lower() in ("by", "groupby")), None)
             clause = args[where[2]:by[1] if by else len(args)]
             self.search(clause, base + where[2])
-        self.aggregate("tstats", _by_fields(args))
+        self.aggregate("tstats", _by_fields(args, words))
 
     def parse(self, expr: str, base: int, start: str, what: str) -> Tree:
         try:
@@ -481,7 +509,7 @@ class _Pipeline:
         names: list[str] = []
         if cmd == "eval":
             for part in split_args(args):
-                m = re.match(r"\s*(\"[^\"]*\"|'[^']*'|[^=\s]+)\s*=(?!=)", part)
+                m = _EVAL_TARGET.match(part)
                 if m:
                     names.append(_unquote(m.group(1)))
         elif cmd == "rename":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 from bisect import bisect_right
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ..model.rule import LogSource, NormalizedRule
@@ -57,23 +56,36 @@ class MacroTable(dict[str, Macro]):
         found = str(folder) if folder is not None else cls.folder_for(path)
         if found is None:
             return cls()
-        key = os.path.realpath(found)
-        if key not in cls._by_folder:
-            cls._by_folder[key] = cls(found)
-        return cls._by_folder[key]
+        table = cls._by_folder.get(found) if os.path.isabs(found) else None
+        if table is None:
+            key = os.path.realpath(found)  # a dozen syscalls: asked once per spelling, not per rule
+            if key not in cls._by_folder:
+                cls._by_folder[key] = cls(found)
+            table = cls._by_folder[key]
+            if os.path.isabs(found):
+                # Also under the path as found. No clash with a realpath key: a spelling that is
+                # not its own realpath goes through a symlink, so is no other folder's realpath.
+                cls._by_folder[found] = table
+        return table
 
     @classmethod
     def folder_for(cls, path: str) -> str | None:
         """The `macros/` folder beside the detection or one of its ancestors, if any."""
-        start = os.path.dirname(os.path.abspath(path))
-        if start in cls._by_dir:
-            return cls._by_dir[start]
-        found = None
-        for parent in (Path(start), *Path(start).parents):
-            if (parent / "macros").is_dir():
-                found = str(parent / "macros")
-                break
-        cls._by_dir[start] = found
+        return cls._macros_from(os.path.dirname(os.path.abspath(path)))
+
+    @classmethod
+    def _macros_from(cls, folder: str) -> str | None:
+        # Remembered per folder on the way up: sibling folders share their ancestors' answer.
+        found = cls._by_dir.get(folder, False)
+        if found is not False:
+            return found
+        here = os.path.join(folder, "macros")
+        if os.path.isdir(here):
+            found = here
+        else:
+            parent = os.path.dirname(folder)
+            found = None if parent == folder else cls._macros_from(parent)
+        cls._by_dir[folder] = found
         return found
 
 
