@@ -111,15 +111,23 @@ class CorpusIndex:
 
     def _add(self, r: NormalizedRule) -> None:
         self._reach.clear()
-        for k, nk, positive in r.indicator_uses():
-            u = self.usage.get(k)
-            if u is None:
-                u = self.usage[k] = Usage(set(), set())
-            (u.positive if positive else u.excluded).add(r.key)
-            forms = self.written.get(k)
-            if forms is None:
-                forms = self.written[k] = {}  # a plain dict: Counter() is slow to create
-            forms[nk] = forms.get(nk, 0) + 1
+        # indicator_uses() inlined: this runs for every value of every rule of the corpus.
+        usage, written, key, polarity = self.usage, self.written, r.key, r.polarity
+        for i, p in enumerate(r.predicates):
+            positive = polarity.get(i)
+            if positive is None:
+                continue
+            keys = p.keys()
+            for k, nk in zip(keys, p.native or keys):
+                u = usage.get(k)
+                if u is None:
+                    u = usage[k] = Usage(set(), set())
+                (u.positive if positive else u.excluded).add(key)
+                forms = written.get(k)
+                if forms is None:
+                    written[k] = {nk: 1}  # a plain dict: Counter() is slow to create
+                else:
+                    forms[nk] = forms.get(nk, 0) + 1
         for t in r.techniques:
             self.by_technique[t].add(r.key)
         self.by_logsource[r.logsource.key()].add(r.key)
