@@ -14,6 +14,7 @@ from typing import Any, Callable
 from .analysis.commonness import Commonness, CommonnessOptions
 from .analysis.noise import noise_score
 from . import reference, suppression
+from .collector import paused
 from .cache import Cache, Stamp
 from .config import Config
 from .checks import CHECKS, BY_NAME, Check, Context, matches
@@ -353,10 +354,11 @@ def _judge_slice(bounds: tuple[int, int]) -> tuple[list[Finding], dict[str, floa
     judged, checks, ctx = _JUDGE_STATE  # type: ignore[misc]
     findings: list[Finding] = []
     noise: dict[str, float] = {}
-    for rule in judged[bounds[0]:bounds[1]]:
-        for check in checks:
-            findings.extend(check.run(check, rule, ctx))
-        noise[rule.key] = noise_score(rule, ctx.common)
+    with paused():
+        for rule in judged[bounds[0]:bounds[1]]:
+            for check in checks:
+                findings.extend(check.run(check, rule, ctx))
+            noise[rule.key] = noise_score(rule, ctx.common)
     return findings, noise
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..model.rule import NormalizedRule
 from ..model.tree import And, Leaf, Node, Not, Or, branches as dnf_branches
-from .implication import Atom, atom_order, single_valued
+from .implication import Atom, atom_implies, atom_order, single_valued
 from .logic_text import describe_written
 from .logic_view import BranchView, LogicView, logic_view, traits
 
@@ -98,6 +98,8 @@ def contradiction(view: LogicView, i: int, b: BranchView, clash: frozenset) -> C
     if b.exclusions:
         keys = b.keys()
         for ex in b.exclusions:
+            if keys.isdisjoint(ex.tested()):  # none of its branches tests only selected fields
+                continue
             for xb, xkeys in ex.branch_keys():
                 if not xb or not xkeys <= keys:
                     continue
@@ -243,6 +245,112 @@ def dead_logic(rule: NormalizedRule, view: LogicView) -> DeadLogic:
     return result
 
 
+_Base = tuple[frozenset[Atom], dict[tuple[str, str], list[Atom]]]  # atoms, and the same by (scope, field)
+
+
+def _holds(q: Atom, base: frozenset[Atom], by: dict[tuple[str, str], list[Atom]]) -> bool:
+    """Every event passing `base` passes `q`."""
+    if q in base:
+        return True
+    # Not `view.implies`: sibling pairs seldom repeat, and its memo costs more than it saves.
+    for p in by.get((q.scope, q.field), ()):
+        if atom_implies(p, q):
+            return True
+    return False
+
+
+class _Siblings:
+    """Judges whether a sibling alternative matches every event an alternative matches:
+    each own AND-branch of the alternative, together with what every branch of the rule
+    requires, implies every test of one own branch of the sibling."""
+
+    def __init__(self, view: LogicView, alts: list[Alternative], required: frozenset[Atom]) -> None:
+        self.view, self.alts, self.required = view, alts, required
+        self.required_by: dict[tuple[str, str], list[Atom]] = {}
+        for a in required:
+            self.required_by.setdefault((a.scope, a.field), []).append(a)
+        # Per alternative: its own branches (None: it holds an exclusion), its only test when
+        # it has one, and whether what the rule requires implies that test. Filled up front
+        # for the alternatives compared at all: the loop in `first` runs for every pair.
+        self.tests: dict[int, tuple[list[frozenset[Atom]] | None, Atom | None, bool]] = {}
+        for k, alt in enumerate(alts):
+            if alt.through:
+                self.own(k)
+        self.bases: dict[int, list[_Base]] = {}
+        self.keysets: dict[frozenset[Atom], frozenset[tuple[str, str]]] = {}
+
+    def own(self, k: int) -> list[frozenset[Atom]] | None:
+        """The alternative's own AND-branches (None: it holds an exclusion)."""
+        if k in self.tests:
+            return self.tests[k][0]
+        alt, atoms = self.alts[k], self.view.atoms
+        node = alt.node
+        if alt.nots:
+            sub = None
+        elif isinstance(node, Leaf):
+            sub = [frozenset((atoms[node.pred],))]
+        elif isinstance(node, And) and all(isinstance(c, Leaf) for c in node.children):
+            sub = [frozenset(atoms[c.pred] for c in node.children)]  # type: ignore[union-attr]
+        else:
+            found_b, truncated = dnf_branches(node, limit=32)
+            sub = None if truncated or any(b.exclusions for b in found_b) else [
+                frozenset(atoms[i] for i in b.positive) for b in found_b]
+        q = next(iter(sub[0])) if sub is not None and len(sub) == 1 and len(sub[0]) == 1 else None
+        self.tests[k] = (sub, q, q is not None and _holds(q, self.required, self.required_by))
+        return sub
+
+    def _bases(self, k: int, mine: list[frozenset[Atom]]) -> list[_Base]:
+        """Each own branch of `k` with what the rule requires anyway."""
+        bl = self.bases.get(k)
+        if bl is None:
+            bl = self.bases[k] = []
+            for cb in mine:
+                base = cb | self.required
+                by: dict[tuple[str, str], list[Atom]] = {}
+                for a in base:
+                    by.setdefault((a.scope, a.field), []).append(a)
+                bl.append((base, by))
+        return bl
+
+    def _holds_all(self, sb: frozenset[Atom], base: frozenset[Atom], by: dict[tuple[str, str], list[Atom]]) -> bool:
+        keys = self.keysets.get(sb)
+        if keys is None:
+            keys = self.keysets[sb] = frozenset((a.scope, a.field) for a in sb)
+        return by.keys() >= keys and all(_holds(q, base, by) for q in sb)
+
+    def first(self, k: int, candidates: list[int]) -> int | None:
+        """The first candidate matching every event `k` matches (None: none does).
+        `k` and the candidates are alternatives some branch takes."""
+        mine, p, _ = self.tests[k]
+        if mine is None:
+            return None
+        bl = self._bases(k, mine)
+        if len(bl) != 1:
+            return next((m for m in candidates if self._covers(bl, m)), None)
+        # `k` is one AND-branch and most siblings one test: the common case takes no
+        # generators and no calls but `atom_implies`.
+        base, by = bl[0]
+        tests = self.tests
+        for m in candidates:
+            theirs, q, implied = tests[m]
+            if theirs is None:
+                continue
+            if q is None:
+                if any(self._holds_all(sb, base, by) for sb in theirs):
+                    return m
+            elif p is None:
+                if _holds(q, base, by):  # holds only when q's field is among the base's
+                    return m
+            # Both one test: `_holds` with the base split into `p` and what the rule requires.
+            elif implied or q == p or (q.field == p.field and q.scope == p.scope and atom_implies(p, q)):
+                return m
+        return None
+
+    def _covers(self, bl: list[_Base], m: int) -> bool:
+        theirs = self.tests[m][0]
+        return theirs is not None and all(any(self._holds_all(sb, base, by) for sb in theirs) for base, by in bl)
+
+
 def _redundancy(view: LogicView, branches: list[BranchView], alts: list[Alternative], reported: set[int],
                 inside_reported: Any, found: dict[int, Contradiction], result: DeadLogic) -> None:
     """Alternatives of one OR compared with their siblings. Alternative `k` adds nothing
@@ -252,49 +360,8 @@ def _redundancy(view: LogicView, branches: list[BranchView], alts: list[Alternat
     later is reported."""
     live = [b.atoms for i, b in enumerate(branches) if i not in found]
     required = frozenset.intersection(*live) if live else frozenset()
-    subs: dict[int, list[frozenset[Atom]] | None] = {}
-
-    def own(k: int) -> list[frozenset[Atom]] | None:
-        """The alternative's own AND-branches (None: it holds an exclusion)."""
-        if k not in subs:
-            alt = alts[k]
-            node = alt.node
-            if alt.nots:
-                subs[k] = None
-            elif isinstance(node, Leaf):
-                subs[k] = [frozenset((view.atoms[node.pred],))]
-            elif isinstance(node, And) and all(isinstance(c, Leaf) for c in node.children):
-                subs[k] = [frozenset(view.atoms[c.pred] for c in node.children)]  # type: ignore[union-attr]
-            else:
-                found_b, truncated = dnf_branches(node, limit=32)
-                subs[k] = None if truncated or any(b.exclusions for b in found_b) else [
-                    frozenset(view.atoms[i] for i in b.positive) for b in found_b]
-        return subs[k]
-
-    bases: dict[int, list[tuple[frozenset[Atom], dict[tuple[str, str], list[Atom]]]]] = {}
-    fieldsets: dict[int, list[frozenset[tuple[str, str]]]] = {}
-
-    def holds(q: Atom, base: frozenset[Atom], by: dict[tuple[str, str], list[Atom]]) -> bool:
-        return q in base or any(view.implies(p, q) for p in by.get((q.scope, q.field), ()))
-
-    def covered(k: int, m: int) -> bool:
-        theirs, mine = own(m), own(k)
-        if theirs is None or mine is None:
-            return False
-        bl = bases.get(k)
-        if bl is None:  # each own branch with what the rule requires anyway, by field
-            bl = bases[k] = []
-            for cb in mine:
-                base = cb | required
-                by: dict[tuple[str, str], list[Atom]] = {}
-                for a in base:
-                    by.setdefault((a.scope, a.field), []).append(a)
-                bl.append((base, by))
-        tf = fieldsets.get(m)
-        if tf is None:
-            tf = fieldsets[m] = [frozenset((a.scope, a.field) for a in sb) for sb in theirs]
-        return all(any(f <= by.keys() and all(holds(q, base, by) for q in sb) for sb, f in zip(theirs, tf))
-                   for base, by in bl)
+    cover = _Siblings(view, alts, required)
+    own = cover.own
 
     groups: dict[int, list[int]] = {}
     for k, alt in enumerate(alts):
@@ -315,12 +382,11 @@ def _redundancy(view: LogicView, branches: list[BranchView], alts: list[Alternat
             mine = own(k)  # a long list: exact repeats only
             first = firsts.get((alt.group, tuple(mine))) if mine is not None else None
             siblings = [first] if first is not None and first != k and first not in reported else []
-        for m in siblings:
-            if covered(k, m):
-                result.redundant.append(RedundantAlternative(alt, alt.through[0], alts[m].through[0],
-                                                             covered(m, k), alts[m]))
-                reported.add(k)
-                break
+        m = cover.first(k, siblings)
+        if m is not None:
+            result.redundant.append(RedundantAlternative(alt, alt.through[0], alts[m].through[0],
+                                                         cover.first(m, [k]) is not None, alts[m]))
+            reported.add(k)
 
 
 def dead_logic_of(rule: NormalizedRule, ctx: Any) -> DeadLogic | None:

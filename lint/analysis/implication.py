@@ -157,7 +157,12 @@ def atom_implies(a: Atom, b: Atom) -> bool:
     if op_a == op_b == "eq" and not any(v[:1] in _NUMERIC_START for v in vals_a):
         return False  # equal strings only, and the subset test above said no
     vals_b = b.values
-    if len(vals_a) * len(vals_b) > MAX_VALUE_PAIRS:
+    n = len(vals_a) * len(vals_b)
+    if n == 1:  # one value each (most atoms): no generators
+        for va in vals_a:
+            for vb in vals_b:
+                return value_implies(op_a, va, op_b, vb)
+    if n > MAX_VALUE_PAIRS:
         return False
     return all(any(value_implies(op_a, va, op_b, vb) for vb in vals_b) for va in vals_a)
 

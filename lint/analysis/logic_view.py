@@ -43,7 +43,7 @@ class Exclusion:
     """One NOT-subtree ANDed to a branch: its canonical shape (for identity) and its
     own AND-branches (None when it nests another NOT or is too large to expand)."""
 
-    __slots__ = ("node", "view", "_sig", "_dnf", "_done", "_keys")
+    __slots__ = ("node", "view", "_sig", "_dnf", "_done", "_keys", "_tested")
 
     def __init__(self, node: Not, view: "LogicView") -> None:
         self.node, self.view = node, view
@@ -51,6 +51,7 @@ class Exclusion:
         self._dnf: tuple[tuple[Atom, ...], ...] | None = None
         self._done = False
         self._keys: list[tuple[tuple[Atom, ...], frozenset]] | None = None
+        self._tested: frozenset | None = None
 
     @property
     def sig(self) -> Any:
@@ -76,6 +77,13 @@ class Exclusion:
 
     def preds(self) -> list[int]:
         return sorted(_leaves(self.node))
+
+    def tested(self) -> frozenset:
+        """The (scope, field) pairs any of its tests reads (cheaper than its branches)."""
+        if self._tested is None:
+            atoms = self.view.atoms
+            self._tested = frozenset((atoms[i].scope, atoms[i].field) for i in _leaves(self.node))
+        return self._tested
 
 
 class BranchView:

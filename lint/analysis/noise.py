@@ -111,31 +111,39 @@ def source_threshold(rule: NormalizedRule, common: Commonness) -> tuple[int, int
     return size, min(common.threshold, max(common.options.min_reach, math.ceil(SOURCE_SHARE * size)))
 
 
-def _value(key: IndicatorKey, rule: NormalizedRule, common: Commonness, threshold: int) -> tuple[float, int, str]:
-    """(score, reach among other rules, generality) of one positive value."""
+def _generality(key: IndicatorKey, common: Commonness) -> str:
+    """What a value's field and operator alone say (the same for every value of one
+    predicate): "presence", "event-type", "routing", else ""."""
     if common.is_broad(key):
-        kind = "presence" if key.op in ("exists", "is_null") else "event-type"
-        return 1.0, common.others(key, rule.key), kind
-    r = common.others(key, rule.key)
+        return "presence" if key.op in ("exists", "is_null") else "event-type"
     if common.is_generic(key) and key.field.casefold() not in EVENT_NAME_FIELDS:
-        return 1.0, r, "routing"  # says which log to read, narrows nothing within it
-    score = r / (r + threshold) if r + threshold else 0.0
-    if key.op in ("contains", "wildcard", "regex_match") and len(key.value) <= common.options.short_value \
-            and score < SHORT_SUBSTRING_SCORE:
-        return SHORT_SUBSTRING_SCORE, r, "short-substring"
-    return score, r, ""
+        return "routing"  # says which log to read, narrows nothing within it
+    return ""
 
 
 def _predicate_score(rule: NormalizedRule, i: int, common: Commonness, threshold: int) -> tuple[float, int, str, int]:
-    """(score, reach, generality, index of the loosest value) of one predicate."""
+    """(score, reach, generality, index of the loosest value) of one predicate: each
+    value scores its reach among other rules, unless its field or operator says it is
+    loose (1.0), or it is a short substring (at least SHORT_SUBSTRING_SCORE)."""
     keys = rule.predicates[i].keys()
     if not keys:
         return 1.0, 0, "", -1
+    fixed = _generality(keys[0], common)
+    short = keys[0].op in ("contains", "wildcard", "regex_match")
+    short_value = common.options.short_value
+    reach, me = common.index.reach, rule.key  # `common.others`, without the call per value
     best = (-1.0, -1, "", -1)
     for n, k in enumerate(keys):
-        score, reach, kind = _value(k, rule, common, threshold)
-        if (score, reach) > (best[0], best[1]):
-            best = (score, reach, kind, n)
+        r = reach(k, me)
+        kind = fixed
+        if fixed:
+            score = 1.0
+        else:
+            score = r / (r + threshold) if r + threshold else 0.0
+            if short and score < SHORT_SUBSTRING_SCORE and len(k.value) <= short_value:
+                score, kind = SHORT_SUBSTRING_SCORE, "short-substring"
+        if (score, r) > (best[0], best[1]):
+            best = (score, r, kind, n)
     return best
 
 
@@ -174,30 +182,49 @@ def _exclusion(rule: NormalizedRule, node: Node, common: Commonness, detail: boo
     return ExclusionTerm(text, most, False, 1.0 - EXCLUSION_BASE - EXCLUSION_COMMON * share)
 
 
-def _branch(rule: NormalizedRule, positive: frozenset[int], exclusions: tuple[Node, ...], common: Commonness,
-            threshold: int, preds: dict[int, tuple[float, int, str, int]], excls: dict[int, ExclusionTerm],
-            detail: bool) -> BranchTerm:
-    for i in positive:
-        if i not in preds:
-            preds[i] = _predicate_score(rule, i, common, threshold)
-    order = sorted(positive, key=lambda i: (preds[i][0], rule.predicates[i].line or 0, i))
-    anchor = order[0] if order else -1
-    base = preds[anchor][0] if order else 1.0  # only exclusions: fires on everything else
-    structure = 1.0
-    for i in order[1:]:
-        structure *= 0.5 + 0.5 * preds[i][0]
-    terms = []
-    for x in exclusions:
-        t = excls.get(id(x))
-        if t is None:
-            t = excls[id(x)] = _exclusion(rule, x, common, detail)
-        terms.append(t)
-    factor = 1.0
-    for t in terms:
-        factor *= t.factor
-    factor = max(EXCLUSION_FLOOR, factor)
-    shown = [_predicate_term(rule, i, preds[i]) for i in order] if detail else []
-    return BranchTerm(shown, anchor, base, structure, terms if detail else [], factor, base * structure * factor)
+class _Terms:
+    """One rule's predicate and exclusion terms, each computed once: its branches share them."""
+
+    __slots__ = ("rule", "common", "threshold", "detail", "preds", "ranks", "halves", "excls")
+
+    def __init__(self, rule: NormalizedRule, common: Commonness, threshold: int, detail: bool) -> None:
+        self.rule, self.common, self.threshold, self.detail = rule, common, threshold, detail
+        self.preds: dict[int, tuple[float, int, str, int]] = {}
+        self.ranks: dict[int, tuple[float, int, int]] = {}  # the order within a branch: score, line, index
+        self.halves: dict[int, float] = {}  # how much the predicate narrows another: 0.5 + 0.5 * score
+        self.excls: dict[int, ExclusionTerm] = {}
+
+    def _score(self, i: int) -> None:
+        scored = self.preds[i] = _predicate_score(self.rule, i, self.common, self.threshold)
+        self.ranks[i] = (scored[0], self.rule.predicates[i].line or 0, i)
+        self.halves[i] = 0.5 + 0.5 * scored[0]
+
+    def branch(self, positive: frozenset[int], exclusions: tuple[Node, ...]) -> BranchTerm:
+        ranks, preds = self.ranks, self.preds
+        if not ranks.keys() >= positive:  # most branches reuse predicates scored already
+            for i in positive:
+                if i not in ranks:
+                    self._score(i)
+        order = sorted(positive, key=ranks.__getitem__)
+        anchor = order[0] if order else -1
+        base = preds[anchor][0] if order else 1.0  # only exclusions: fires on everything else
+        structure = 1.0
+        halves = self.halves
+        for i in order[1:]:
+            structure *= halves[i]
+        terms = []
+        factor = 1.0
+        for x in exclusions:
+            t = self.excls.get(id(x))
+            if t is None:
+                t = self.excls[id(x)] = _exclusion(self.rule, x, self.common, self.detail)
+            terms.append(t)
+            factor *= t.factor
+        factor = max(EXCLUSION_FLOOR, factor)
+        if not self.detail:
+            return BranchTerm([], anchor, base, structure, [], factor, base * structure * factor)
+        shown = [_predicate_term(self.rule, i, preds[i]) for i in order]
+        return BranchTerm(shown, anchor, base, structure, terms, factor, base * structure * factor)
 
 
 def combine(branches: list[BranchTerm]) -> float:
@@ -244,10 +271,8 @@ def explain(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = fr
         out.note = "a filter only removes matches from other rules"
         return out
     all_branches, out.truncated = rule.branch_view()
-    preds: dict[int, tuple[float, int, str, int]] = {}
-    excls: dict[int, ExclusionTerm] = {}
-    out.branches = [_branch(rule, b.positive, b.exclusions, common, threshold, preds, excls, detail)
-                    for b in all_branches]
+    terms = _Terms(rule, common, threshold, detail)
+    out.branches = [terms.branch(b.positive, b.exclusions) for b in all_branches]
     if not out.branches:
         out.note = "no logic to score"
         return out
@@ -255,7 +280,7 @@ def explain(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = fr
     # A predicate every branch needs bounds the whole rule: it fires only when that one does.
     shared = frozenset.intersection(*(b.positive for b in all_branches))
     if shared:
-        out.shared_cap = min(preds[i][0] for i in shared)
+        out.shared_cap = min(terms.preds[i][0] for i in shared)
         out.combined = min(out.combined, out.shared_cap)
     if rule.beyond_query:
         out.beyond_query, out.beyond_factor = rule.beyond_query, BEYOND_QUERY_FACTOR

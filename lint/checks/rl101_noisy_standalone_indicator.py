@@ -35,19 +35,37 @@ def _trivial(rule: NormalizedRule, exclusion) -> bool:
     return True
 
 
+def _all_common(rule: NormalizedRule, positive: frozenset[int], ctx: Context, memo: dict[int, bool],
+                uncommon: set[int]) -> bool:
+    """Every predicate of a branch is common. Each is judged once per rule (`memo`), and a
+    branch holding one already found uncommon (`uncommon`) is rejected at once: branches
+    share predicates (`a and (x1 or ... or x40)`)."""
+    if not uncommon.isdisjoint(positive):
+        return False
+    for i in positive:
+        c = memo.get(i)
+        if c is None:
+            c = memo[i] = ctx.common.predicate_is_common(rule.predicates[i], rule.key)
+            if not c:
+                uncommon.add(i)
+        if not c:
+            return False
+    return True
+
+
 def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[IndicatorKey], int, int | None]]:
     """(loosest keys, rules using the specific ones together, line) of each noisy AND-branch."""
     branches, _ = rule.branch_view()
     seen: set[frozenset[IndicatorKey]] = set()
+    judged: dict[int, bool] = {}
+    uncommon: set[int] = set()
     for b in branches:
-        if not b.positive:
+        if not b.positive or not _all_common(rule, b.positive, ctx, judged, uncommon):
             continue
         preds = [rule.predicates[i] for i in sorted(b.positive)]
         # A test on an aggregate (`count >= 5` after STATS) narrows the branch in a way
         # reach cannot judge.
         if any("computed" in p.notes for p in preds):
-            continue
-        if not all(ctx.common.predicate_is_common(p, rule.key) for p in preds):
             continue
         keys = list(dict.fromkeys(ctx.common.loosest_key(p, rule.key) for p in preds))
         ident = frozenset(keys)

@@ -22,6 +22,8 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     dead = dead_logic_of(rule, ctx)
     if dead is None or dead.never_matches:  # a rule dead as a whole is contradictory-logic's finding
         return
+    if not dead.dead and not dead.redundant:  # most rules: no need to build their view
+        return
     view = logic_view(rule, views(ctx))
     out: list[tuple[int | None, str, dict]] = []
     for d in dead.dead:

@@ -45,24 +45,33 @@ def rare_positive(ctx: Context, max_reach: int) -> dict[IndicatorKey, set[str]]:
     return ctx.remember("rl303-rare", str(max_reach), compute)
 
 
-def sharing_rules(rule: NormalizedRule, rare: dict[IndicatorKey, set[str]]) -> tuple[dict[str, int], int]:
-    """Other rules selecting on the rule's rare indicators, with how many they share; and
-    how many rare indicators the rule has that someone else uses. A rule that excludes a
-    value is no peer."""
-    counts: dict[str, int] = {}
-    n = 0
-    for k in rule.positive_keys():
-        rules = rare.get(k)
-        if rules is None:
-            continue
-        n += 1
-        for r in rules:
-            counts[r] = counts.get(r, 0) + 1
-    counts.pop(rule.key, None)
-    return counts, n
+def sharing_rules(rule: NormalizedRule, rare: dict[IndicatorKey, set[str]]) -> set[str]:
+    """Other rules selecting on at least two of the rule's rare indicators (on one, when the
+    rule has only one that someone else uses). A rule that excludes a value is no peer."""
+    # Set operations, in C: a rule has many positive keys, and its rare keys many rules.
+    hits = rare.keys() & rule.positive_keys()
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for k in hits:
+        rules = rare[k]
+        if len(hits) > 1:
+            twice |= seen & rules
+        seen |= rules
+    out = twice if len(hits) > 1 else seen
+    out.discard(rule.key)
+    return out
 
 
-def indicator_peers(rule: NormalizedRule, keys: list[IndicatorKey], candidates: list[str], ctx: Context,
+def families(rule: NormalizedRule, ctx: Context) -> frozenset[str]:
+    """The technique families the rule tags (once per run: a rule is a candidate of many)."""
+    memo = ctx.table("rl303-families")
+    fams = memo.get(rule.key)
+    if fams is None:
+        fams = memo[rule.key] = frozenset(family(t) for t in rule.techniques)
+    return fams
+
+
+def indicator_peers(rule: NormalizedRule, keys: list[IndicatorKey], candidates: set[str], ctx: Context,
                     max_reach: int, min_similarity: float) -> list[NormalizedRule]:
     """Candidates that test nearly the same specific indicators (Jaccard similarity of the
     two rules' specific indicators at least `min_similarity`, two shared when either has
@@ -101,19 +110,17 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
     if rule.kind != "rule" or not rule.techniques:
         return
     max_reach, min_peers = ctx.option(check, "max_reach"), ctx.option(check, "min_peers")
-    counts, rare = sharing_rules(rule, rare_positive(ctx, max_reach))
-    need = min(2, rare)
-    candidates = [k for k, n in counts.items() if n >= need]
+    candidates = sharing_rules(rule, rare_positive(ctx, max_reach))
     if len(candidates) < min_peers:
         return
     # Peers are a subset of the candidates: unless enough candidates of enough vendors agree
     # on a technique this rule lacks, no peer group can.
-    own = {family(t) for t in rule.techniques}
+    own = families(rule, ctx)
     backing: dict[str, set[str]] = {}
     rules = ctx.index.rules
     for k in candidates:
         other = rules[k]
-        for f in {family(t) for t in other.techniques} - own:
+        for f in families(other, ctx) - own:
             backing.setdefault(f, set()).add(other.vendor)
     min_vendors = ctx.option(check, "min_vendors")
     if not any(len(v) >= min_vendors for v in backing.values()):
@@ -126,13 +133,13 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
         return
     votes: Counter[str] = Counter()
     for p in peers:
-        votes.update({family(t) for t in p.techniques})
+        votes.update(families(p, ctx))
     agreed = min(votes, key=lambda f: (-votes[f], f))  # ties: the lowest id, not set order
     n = votes[agreed]
     if agreed in own or n < ctx.option(check, "min_agreement") * len(peers):
         return
     # Independent authors (another vendor's collection) agreeing is the evidence.
-    vendors = {p.vendor for p in peers if agreed in {family(t) for t in p.techniques}}
+    vendors = {p.vendor for p in peers if agreed in families(p, ctx)}
     if len(vendors) < min_vendors:
         return
     data = attack()
@@ -158,7 +165,7 @@ def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
               f"({sample}) uses it, while {n} of them tag {agreed_t.label()}.",
         techniques=odd, peers=len(peers), agreed=agreed, agreeing=n)
     f.related = [Related(p.path, p.logic_line or p.line, f"peer rule tags {', '.join(p.techniques)}")
-                 for p in peers if agreed in {family(t) for t in p.techniques}][:5]
+                 for p in peers if agreed in families(p, ctx)][:5]
     yield f
 
 

@@ -9,6 +9,7 @@ import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
+from ..collector import paused
 from ..cache import Cache, Stamp, clear_dependency_prints, dependency_print, digest_of
 from ..model.canonical import canonicalize
 from ..model.tree import MAX_DEPTH, depth
@@ -141,13 +142,15 @@ def _repath(result: LoadResult, path: str) -> LoadResult:
 
 
 def _load_chunk(paths: list[str]) -> list[tuple[LoadResult, Stamp | None]]:
-    return [load_stamped(p) for p in paths]
+    with paused():
+        return [load_stamped(p) for p in paths]
 
 
 def _load_chunk_blobs(paths: list[str]) -> list[tuple[bytes, Stamp | None]]:
     """Worker side, when results are cached: each result pickled once, here, so the
     parent can both use it and cache it without pickling it again."""
-    return [(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL), stamp) for r, stamp in map(load_stamped, paths)]
+    with paused():
+        return [(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL), stamp) for r, stamp in map(load_stamped, paths)]
 
 
 def load_paths(

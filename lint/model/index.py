@@ -30,6 +30,21 @@ class Usage:
         return self.positive | self.excluded
 
 
+def _uses(r: NormalizedRule) -> list[tuple[IndicatorKey, IndicatorKey, bool]]:
+    """`indicator_uses()` of a full rule as one list (this runs for every value of every
+    corpus rule); a snapshot's stub has no predicates and says them itself."""
+    if not r.predicates:
+        return list(r.indicator_uses())
+    polarity = r.polarity
+    out = []
+    for i, p in enumerate(r.predicates):
+        positive = polarity.get(i)
+        if positive is not None:
+            keys = p.keys()
+            out += [(k, nk, positive) for k, nk in zip(keys, p.native or keys)]
+    return out
+
+
 class CorpusIndex:
     def __init__(self, rules: Iterable[NormalizedRule]):
         self.rules: dict[str, NormalizedRule] = {}
@@ -111,23 +126,17 @@ class CorpusIndex:
 
     def _add(self, r: NormalizedRule) -> None:
         self._reach.clear()
-        # indicator_uses() inlined: this runs for every value of every rule of the corpus.
-        usage, written, key, polarity = self.usage, self.written, r.key, r.polarity
-        for i, p in enumerate(r.predicates):
-            positive = polarity.get(i)
-            if positive is None:
-                continue
-            keys = p.keys()
-            for k, nk in zip(keys, p.native or keys):
-                u = usage.get(k)
-                if u is None:
-                    u = usage[k] = Usage(set(), set())
-                (u.positive if positive else u.excluded).add(key)
-                forms = written.get(k)
-                if forms is None:
-                    written[k] = {nk: 1}  # a plain dict: Counter() is slow to create
-                else:
-                    forms[nk] = forms.get(nk, 0) + 1
+        usage, written, key = self.usage, self.written, r.key
+        for k, nk, positive in _uses(r):
+            u = usage.get(k)
+            if u is None:
+                u = usage[k] = Usage(set(), set())
+            (u.positive if positive else u.excluded).add(key)
+            forms = written.get(k)
+            if forms is None:
+                written[k] = {nk: 1}  # a plain dict: Counter() is slow to create
+            else:
+                forms[nk] = forms.get(nk, 0) + 1
         for t in r.techniques:
             self.by_technique[t].add(r.key)
         self.by_logsource[r.logsource.key()].add(r.key)
