@@ -162,13 +162,15 @@ def corpus_index(
     feed = _IndexFeed()
     ref: list[tuple[CorpusIndex, dict]] = []
     read_reference = (lambda: ref.append(reference.read(settings.reference))) if settings.reference else None
-    load = load_paths(corpus_files, settings.jobs, tick, cache, stamps, consume=feed.add, meanwhile=read_reference)
-    index = feed.index
-    ref_label = ""
-    if ref:
-        ref_index, meta = ref[0]
-        reference.merge(index, ref_index)
-        ref_label = reference.describe(meta)
+    # Everything built here lives as long as the run: no garbage for the collector to find.
+    with paused(keep=True):
+        load = load_paths(corpus_files, settings.jobs, tick, cache, stamps, consume=feed.add, meanwhile=read_reference)
+        index = feed.index
+        ref_label = ""
+        if ref:
+            ref_index, meta = ref[0]
+            reference.merge(index, ref_index)
+            ref_label = reference.describe(meta)
     if cache:
         # The index holds today's content of every corpus file: key it so.
         corpus_print = _corpus_print(settings, cache, corpus_files)
@@ -347,6 +349,7 @@ def _run_key(settings: Settings, cache: Cache, corpus_print: str | None, target_
 
 # Below this many judged rules, forking costs more than it saves.
 PARALLEL_JUDGE_THRESHOLD = 400
+_SLICES = 16  # per worker
 _JUDGE_STATE: tuple | None = None  # what forked workers read: set just before forking
 
 
@@ -385,7 +388,7 @@ def judge(judged: list[NormalizedRule], checks: list, ctx: Context, jobs: int | 
     # no core waits for the preparation. Their findings come last (run() sorts findings).
     prepared = [c for c in checks if c.prepare is not None]
     _JUDGE_STATE = (judged, [c for c in checks if c.prepare is None], ctx)
-    step = -(-len(judged) // (jobs * 16))  # small slices: no worker idles while one finishes a big one
+    step = -(-len(judged) // (jobs * _SLICES))  # small slices: no worker idles while one finishes a big one
     slices = [(i, min(i + step, len(judged))) for i in range(0, len(judged), step)]
     findings: list[Finding] = []
     noise: dict[str, float] = {}

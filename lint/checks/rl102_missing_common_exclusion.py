@@ -146,9 +146,11 @@ def missing_exclusions(rule: NormalizedRule, ctx: Context) -> tuple[list[Normali
     if len(group) < min_peers:
         return group, []
     rules = ctx.index.rules
-    excluding = ctx.remember("peer-sets", "", lambda: _PeerSets(ctx)).excluding
-    counts = Counter(chain.from_iterable(rules[k].excluded_keys() for k in keys & excluding))
+    excluding = keys & ctx.remember("peer-sets", "", lambda: _PeerSets(ctx)).excluding
     need = max(min_peers, min_share * len(group))
+    if len(excluding) < need:  # fewer peers exclude anything than an exclusion needs
+        return group, []
+    counts = Counter(chain.from_iterable(rules[k].excluded_keys() for k in excluding))
     frequent = [(k, n) for k, n in counts.items() if n >= need]
     if not frequent:
         return group, []

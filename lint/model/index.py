@@ -127,7 +127,13 @@ class CorpusIndex:
     def _add(self, r: NormalizedRule) -> None:
         self._reach.clear()
         usage, written, key = self.usage, self.written, r.key
-        for k, nk, positive in _uses(r):
+        uses = _uses(r)
+        if r.predicates and r._keys is None:
+            # The rule's positive and excluded keys, which every check reads (and forked
+            # workers would each work out again): the same walk gives them here.
+            r._keys = (frozenset(k for k, _, positive in uses if positive),
+                       frozenset(k for k, _, positive in uses if not positive))
+        for k, nk, positive in uses:
             u = usage.get(k)
             if u is None:
                 u = usage[k] = Usage(set(), set())
