@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import chain
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..findings import Finding, Related
 from ..model.predicate import IndicatorKey, could_overlap, implies
@@ -31,17 +31,20 @@ def _routing(rule: NormalizedRule) -> frozenset[IndicatorKey]:
 
 
 class _PeerSets:
-    """Run-wide sets of rule keys that peers() filters candidates with: set algebra in C
-    instead of a Python test per candidate (rules have dozens of candidates each)."""
+    """Sets of rule keys that peers() filters candidates with, for the rules of one log
+    source: set algebra in C instead of a Python test per candidate (rules have dozens
+    of candidates each). Built per source, so a run judging one rule reads one source."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, members: Iterable[str]) -> None:
         self.not_rules: set[str] = set()
         self.by_field: dict[str, set[str]] = {}
         self.by_routing: dict[IndicatorKey, set[str]] = {}
         self.routed: set[str] = set()
         self.by_id: dict[str, set[str]] = {}
         self.excluding: set[str] = set()  # rules with an exclusion: the only ones tallied
-        for key, r in ctx.index.rules.items():
+        rules = ctx.index.rules
+        for key in members:
+            r = rules[key]
             if r.kind != "rule":
                 self.not_rules.add(key)
                 continue
@@ -58,6 +61,13 @@ class _PeerSets:
                 self.by_id.setdefault(r.id, set()).add(key)
 
 
+def _source_sets(rule: NormalizedRule, ctx: Context) -> tuple[set[str], _PeerSets]:
+    """The rules on the rule's log source, and their peer sets."""
+    source = rule.logsource.key()
+    same_source = ctx.remember("same-source", source, lambda: ctx.index.same_source(rule))
+    return same_source, ctx.remember("peer-sets", source, lambda: _PeerSets(ctx, same_source))
+
+
 def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
     """Rules on the same log source about the same activity: they share a specific
     positive indicator, or a technique and a field they both test positively."""
@@ -68,8 +78,7 @@ def _peer_keys(rule: NormalizedRule, ctx: Context) -> set[str]:
     if rule.logsource.key() == "(any)":
         return set()
     index = ctx.index
-    same_source = ctx.remember("same-source", rule.logsource.key(), lambda: index.same_source(rule))
-    sets: _PeerSets = ctx.remember("peer-sets", "", lambda: _PeerSets(ctx))
+    same_source, sets = _source_sets(rule, ctx)
     # Sharing `\\cmd.exe` says nothing about sharing an activity: only uncommon indicators link peers.
     sharing: set[str] = set()
     for k in rule.positive_keys():
@@ -146,7 +155,7 @@ def missing_exclusions(rule: NormalizedRule, ctx: Context) -> tuple[list[Normali
     if len(group) < min_peers:
         return group, []
     rules = ctx.index.rules
-    excluding = keys & ctx.remember("peer-sets", "", lambda: _PeerSets(ctx)).excluding
+    excluding = keys & _source_sets(rule, ctx)[1].excluding
     need = max(min_peers, min_share * len(group))
     if len(excluding) < need:  # fewer peers exclude anything than an exclusion needs
         return group, []
