@@ -59,8 +59,17 @@ def read_rule_bytes(path: str) -> tuple[bytes, os.stat_result]:
             raise InputError(f"not a regular file ({_kind_of(st.st_mode)}); rules are read from regular files only")
         if st.st_size > MAX_FILE_BYTES:
             raise InputError(f"file is {st.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(MAX_FILE_BYTES + 1), st  # a file grown meanwhile is refused by decode()
+        # Raw reads, no buffered file object (thousands of files); a file grown meanwhile
+        # is refused by decode().
+        chunks = []
+        want = MAX_FILE_BYTES + 1
+        while want > 0:
+            chunk = os.read(fd, min(want, max(st.st_size + 1, 65536)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            want -= len(chunk)
+        return b"".join(chunks), st
     finally:
         os.close(fd)
 
