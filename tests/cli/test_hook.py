@@ -190,7 +190,7 @@ def test_pre_commit_hooks_manifest():
     assert {"yaml", "toml"} <= set(hook["types_or"])
     # The entry's executable is the console script the package installs.
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'rulelint = "rulelint.cli.main:main"' in pyproject
+    assert 'rulelint = "rulelint.cli.main:entry"' in pyproject
 
 
 def test_pre_commit_accepts_the_manifest():
