@@ -103,13 +103,7 @@ class Commonness:
 
     def predicate_is_common(self, pred: Predicate, rule_key: str) -> bool:
         """Common when any of its OR-ed values is: that value alone satisfies it."""
-        keys = pred.keys()
-        if not keys:
-            return False
-        if self.is_broad(keys[0]):  # field and operator decide, alike for every value
-            return True
-        reach, threshold = self.index.reach, self.threshold
-        return any(reach(k, rule_key) >= threshold for k in keys)
+        return any(self.is_common(k, rule_key) for k in pred.keys())
 
     def together(self, keys: list[IndicatorKey], rule_key: str) -> int:
         """Other rules that use every one of `keys` (positive or excluded)."""

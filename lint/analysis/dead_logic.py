@@ -266,23 +266,14 @@ class _Siblings:
 
     def __init__(self, view: LogicView, alts: list[Alternative], required: frozenset[Atom]) -> None:
         self.view, self.alts, self.required = view, alts, required
-        self.required_by: dict[tuple[str, str], list[Atom]] = {}
-        for a in required:
-            self.required_by.setdefault((a.scope, a.field), []).append(a)
-        # Per alternative: its own branches (None: it holds an exclusion), its only test when
-        # it has one, and whether what the rule requires implies that test. Filled up front
-        # for the alternatives compared at all: the loop in `first` runs for every pair.
-        self.tests: dict[int, tuple[list[frozenset[Atom]] | None, Atom | None, bool]] = {}
-        for k, alt in enumerate(alts):
-            if alt.through:
-                self.own(k)
+        self.subs: dict[int, list[frozenset[Atom]] | None] = {}
         self.bases: dict[int, list[_Base]] = {}
         self.keysets: dict[frozenset[Atom], frozenset[tuple[str, str]]] = {}
 
     def own(self, k: int) -> list[frozenset[Atom]] | None:
         """The alternative's own AND-branches (None: it holds an exclusion)."""
-        if k in self.tests:
-            return self.tests[k][0]
+        if k in self.subs:
+            return self.subs[k]
         alt, atoms = self.alts[k], self.view.atoms
         node = alt.node
         if alt.nots:
@@ -295,8 +286,7 @@ class _Siblings:
             found_b, truncated = dnf_branches(node, limit=32)
             sub = None if truncated or any(b.exclusions for b in found_b) else [
                 frozenset(atoms[i] for i in b.positive) for b in found_b]
-        q = next(iter(sub[0])) if sub is not None and len(sub) == 1 and len(sub[0]) == 1 else None
-        self.tests[k] = (sub, q, q is not None and _holds(q, self.required, self.required_by))
+        self.subs[k] = sub
         return sub
 
     def _bases(self, k: int, mine: list[frozenset[Atom]]) -> list[_Base]:
@@ -321,33 +311,14 @@ class _Siblings:
     def first(self, k: int, candidates: list[int]) -> int | None:
         """The first candidate matching every event `k` matches (None: none does).
         `k` and the candidates are alternatives some branch takes."""
-        mine, p, _ = self.tests[k]
+        mine = self.own(k)
         if mine is None:
             return None
         bl = self._bases(k, mine)
-        if len(bl) != 1:
-            return next((m for m in candidates if self._covers(bl, m)), None)
-        # `k` is one AND-branch and most siblings one test: the common case takes no
-        # generators and no calls but `atom_implies`.
-        base, by = bl[0]
-        tests = self.tests
-        for m in candidates:
-            theirs, q, implied = tests[m]
-            if theirs is None:
-                continue
-            if q is None:
-                if any(self._holds_all(sb, base, by) for sb in theirs):
-                    return m
-            elif p is None:
-                if _holds(q, base, by):  # holds only when q's field is among the base's
-                    return m
-            # Both one test: `_holds` with the base split into `p` and what the rule requires.
-            elif implied or q == p or (q.field == p.field and q.scope == p.scope and atom_implies(p, q)):
-                return m
-        return None
+        return next((m for m in candidates if self._covers(bl, m)), None)
 
     def _covers(self, bl: list[_Base], m: int) -> bool:
-        theirs = self.tests[m][0]
+        theirs = self.own(m)
         return theirs is not None and all(any(self._holds_all(sb, base, by) for sb in theirs) for base, by in bl)
 
 

@@ -131,10 +131,9 @@ def _predicate_score(rule: NormalizedRule, i: int, common: Commonness, threshold
     fixed = _generality(keys[0], common)
     short = keys[0].op in ("contains", "wildcard", "regex_match")
     short_value = common.options.short_value
-    reach, me = common.index.reach, rule.key  # `common.others`, without the call per value
     best = (-1.0, -1, "", -1)
     for n, k in enumerate(keys):
-        r = reach(k, me)
+        r = common.others(k, rule.key)
         kind = fixed
         if fixed:
             score = 1.0
@@ -185,19 +184,17 @@ def _exclusion(rule: NormalizedRule, node: Node, common: Commonness, detail: boo
 class _Terms:
     """One rule's predicate and exclusion terms, each computed once: its branches share them."""
 
-    __slots__ = ("rule", "common", "threshold", "detail", "preds", "ranks", "halves", "excls")
+    __slots__ = ("rule", "common", "threshold", "detail", "preds", "ranks", "excls")
 
     def __init__(self, rule: NormalizedRule, common: Commonness, threshold: int, detail: bool) -> None:
         self.rule, self.common, self.threshold, self.detail = rule, common, threshold, detail
         self.preds: dict[int, tuple[float, int, str, int]] = {}
         self.ranks: dict[int, tuple[float, int, int]] = {}  # the order within a branch: score, line, index
-        self.halves: dict[int, float] = {}  # how much the predicate narrows another: 0.5 + 0.5 * score
         self.excls: dict[int, ExclusionTerm] = {}
 
     def _score(self, i: int) -> None:
         scored = self.preds[i] = _predicate_score(self.rule, i, self.common, self.threshold)
         self.ranks[i] = (scored[0], self.rule.predicates[i].line or 0, i)
-        self.halves[i] = 0.5 + 0.5 * scored[0]
 
     def branch(self, positive: frozenset[int], exclusions: tuple[Node, ...]) -> BranchTerm:
         ranks, preds = self.ranks, self.preds
@@ -209,9 +206,8 @@ class _Terms:
         anchor = order[0] if order else -1
         base = preds[anchor][0] if order else 1.0  # only exclusions: fires on everything else
         structure = 1.0
-        halves = self.halves
-        for i in order[1:]:
-            structure *= halves[i]
+        for i in order[1:]:  # each further predicate narrows by half of what it lets through
+            structure *= 0.5 + 0.5 * preds[i][0]
         terms = []
         factor = 1.0
         for x in exclusions:

@@ -35,19 +35,13 @@ def _trivial(rule: NormalizedRule, exclusion) -> bool:
     return True
 
 
-def _all_common(rule: NormalizedRule, positive: frozenset[int], ctx: Context, memo: dict[int, bool],
-                uncommon: set[int]) -> bool:
-    """Every predicate of a branch is common. Each is judged once per rule (`memo`), and a
-    branch holding one already found uncommon (`uncommon`) is rejected at once: branches
+def _all_common(rule: NormalizedRule, positive: frozenset[int], ctx: Context, memo: dict[int, bool]) -> bool:
+    """Every predicate of a branch is common, each judged once per rule (`memo`): branches
     share predicates (`a and (x1 or ... or x40)`)."""
-    if not uncommon.isdisjoint(positive):
-        return False
     for i in positive:
         c = memo.get(i)
         if c is None:
             c = memo[i] = ctx.common.predicate_is_common(rule.predicates[i], rule.key)
-            if not c:
-                uncommon.add(i)
         if not c:
             return False
     return True
@@ -58,9 +52,8 @@ def noisy_branches(rule: NormalizedRule, ctx: Context) -> Iterator[tuple[list[In
     branches, _ = rule.branch_view()
     seen: set[frozenset[IndicatorKey]] = set()
     judged: dict[int, bool] = {}
-    uncommon: set[int] = set()
     for b in branches:
-        if not b.positive or not _all_common(rule, b.positive, ctx, judged, uncommon):
+        if not b.positive or not _all_common(rule, b.positive, ctx, judged):
             continue
         preds = [rule.predicates[i] for i in sorted(b.positive)]
         # A test on an aggregate (`count >= 5` after STATS) narrows the branch in a way

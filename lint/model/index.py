@@ -30,21 +30,6 @@ class Usage:
         return self.positive | self.excluded
 
 
-def _uses(r: NormalizedRule) -> list[tuple[IndicatorKey, IndicatorKey, bool]]:
-    """`indicator_uses()` of a full rule as one list (this runs for every value of every
-    corpus rule); a snapshot's stub has no predicates and says them itself."""
-    if not r.predicates:
-        return list(r.indicator_uses())
-    polarity = r.polarity
-    out = []
-    for i, p in enumerate(r.predicates):
-        positive = polarity.get(i)
-        if positive is not None:
-            keys = p.keys()
-            out += [(k, nk, positive) for k, nk in zip(keys, p.native or keys)]
-    return out
-
-
 class CorpusIndex:
     def __init__(self, rules: Iterable[NormalizedRule]):
         self.rules: dict[str, NormalizedRule] = {}
@@ -127,13 +112,9 @@ class CorpusIndex:
     def _add(self, r: NormalizedRule) -> None:
         self._reach.clear()
         usage, written, key = self.usage, self.written, r.key
-        uses = _uses(r)
-        if r.predicates and r._keys is None:
-            # The rule's positive and excluded keys, which every check reads (and forked
-            # workers would each work out again): the same walk gives them here.
-            r._keys = (frozenset(k for k, _, positive in uses if positive),
-                       frozenset(k for k, _, positive in uses if not positive))
-        for k, nk, positive in uses:
+        # A full rule's uses also fill its positive and excluded keys, which forked
+        # workers then inherit instead of each working them out again.
+        for k, nk, positive in r.indicator_uses():
             u = usage.get(k)
             if u is None:
                 u = usage[k] = Usage(set(), set())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .predicate import IndicatorKey, Predicate
 from .tree import Branch, Node, branches, from_compact, polarities, to_compact
@@ -76,21 +76,24 @@ class NormalizedRule:
 
     def _split_keys(self) -> tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]]:
         if self._keys is None:
-            pos: set[IndicatorKey] = set()
-            exc: set[IndicatorKey] = set()
-            for i, p in enumerate(self.predicates):
-                if i in self.polarity:
-                    (pos if self.polarity[i] else exc).update(p.keys())
-            self._keys = (frozenset(pos), frozenset(exc))
-        return self._keys
+            self.indicator_uses()
+        return self._keys  # type: ignore[return-value]
 
-    def indicator_uses(self) -> Iterator[tuple[IndicatorKey, IndicatorKey, bool]]:
-        """(canonical key, as written, positive?) for every value of every reachable predicate."""
+    def indicator_uses(self) -> list[tuple[IndicatorKey, IndicatorKey, bool]]:
+        """(canonical key, as written, positive?) for every value of every reachable
+        predicate. The index reads this for every rule of the corpus; the positive and
+        excluded keys every check reads come out of the same walk."""
         pol = self.polarity
+        uses: list[tuple[IndicatorKey, IndicatorKey, bool]] = []
         for i, p in enumerate(self.predicates):
-            if i in pol:
-                for k, nk in zip(p.keys(), p.native_keys()):
-                    yield k, nk, pol[i]
+            positive = pol.get(i)
+            if positive is not None:
+                keys = p.keys()
+                uses += [(k, nk, positive) for k, nk in zip(keys, p.native or keys)]
+        if self._keys is None:
+            self._keys = (frozenset(k for k, _, positive in uses if positive),
+                          frozenset(k for k, _, positive in uses if not positive))
+        return uses
 
     def positive_keys(self) -> frozenset[IndicatorKey]:
         return self._split_keys()[0]

@@ -147,10 +147,6 @@ def branches(node: Node | None, limit: int = MAX_BRANCHES) -> tuple[list[Branch]
                     truncated = True
                     return out[:limit]
             return out
-        if all(c.__class__ is Leaf or c.__class__ is Not for c in n.children):
-            # The usual AND (a selection and its filters): one branch, nothing to multiply.
-            return [(frozenset(c.pred for c in n.children if c.__class__ is Leaf),  # type: ignore[union-attr]
-                     tuple(c for c in n.children if c.__class__ is Not))]
         acc: list[tuple[frozenset[int], tuple[Node, ...]]] = [(frozenset(), ())]
         for c in n.children:
             sub = dnf(c)
