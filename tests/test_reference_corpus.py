@@ -28,7 +28,7 @@ def _rel(path: str, root: Path) -> str:
     return str(Path(path).relative_to(root / "sigma"))
 
 
-def test_every_rule_file_loads(sigma_run, shared_corpus):
+def test_every_rule_file_loads_but_the_known_defects(sigma_run, shared_corpus):
     files = discover([str(shared_corpus / "sigma")])
     rule_files = [f for f in files if _rel(f, shared_corpus).split("/")[0].startswith(("rules", "deprecated"))]
     assert len(rule_files) >= 3900

@@ -46,7 +46,7 @@ def test_examples_json_contract(capsys):
     assert doc["summary"]["by_check"]["parse-error"] == 4
 
 
-def test_text_output_groups_by_file_and_summarizes(capsys):
+def test_text_output_names_the_file_its_findings_and_a_summary(capsys):
     code, out, _ = run_cli(capsys, str(EXAMPLES), "--no-progress")
     assert code == 1
     assert "proc_creation_win_cmd_any_execution.yml" in out
@@ -141,8 +141,8 @@ def test_rules_lists_every_check(capsys):
     assert {"parse-error", "noisy-standalone-indicator", "missing-common-exclusion"} <= set(names)
 
 
-def test_console_script_runs(tmp_path):
-    """The installed entry point and `python -m rulelint` behave alike."""
+def test_python_m_rulelint_lints_the_examples(tmp_path):
+    """`python -m rulelint` runs the CLI in a fresh process (the console script is not run here)."""
     proc = subprocess.run([sys.executable, "-m", "rulelint", str(EXAMPLES), "--format", "json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr

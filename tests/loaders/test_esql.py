@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rulelint.loaders.esql import MAX_QUERY_CHARS, _get_parser, parse_esql, split_pipeline
+from rulelint.loaders.esql import MAX_QUERY_CHARS, parse_esql, split_pipeline
 from rulelint.loaders.query import PredicateSink, QueryError
 from rulelint.model.tree import MAX_DEPTH, to_dict
 
@@ -378,7 +378,7 @@ def esql_corpus(shared_corpus: Path) -> dict[str, str]:
     return corpus_queries(shared_corpus)
 
 
-def test_corpus_parses(esql_corpus):
+def test_at_least_95_percent_of_the_corpus_parses(esql_corpus):
     assert len(esql_corpus) >= 200
     failures, empty = [], []
     for where_, text in esql_corpus.items():
@@ -496,10 +496,6 @@ def test_long_flat_chains_do_not_recurse():
     text = "FROM x | WHERE " + " or ".join(f"a == {i}" for i in range(3000)) + " | EVAL n = " + "+".join("1" * 3000)
     tree, ps = parse(text)
     assert len(ps) == 3000 and len(tree["or"]) == 3000
-
-
-def test_parser_is_built_once():
-    assert _get_parser() is _get_parser()
 
 
 _ALPHABET = st.sampled_from(list('abcFROMWHEREevalstats|()[]{}"`\'/*\\ \n,.=!<>:?+-0129') +
