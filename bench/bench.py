@@ -24,7 +24,6 @@ A stage breakdown comes from one in-process run.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import resource
 import shutil
@@ -80,13 +79,17 @@ def stages(corpus: str) -> list[tuple[str, float, float, str]]:
     A real run overlaps some of them (it indexes and reads the reference while workers
     parse, and stores the snapshot while they judge); here each is timed alone."""
     from rulelint import reference
-    from rulelint.engine import Settings, _unique_keys, commonness_for, judge
-    from rulelint.checks import CHECKS, Context
+    from rulelint.analysis.run_state import Analysis
+    from rulelint.checks import CHECKS
+    from rulelint.judge import judge
     from rulelint.loaders import discover, load_paths
     from rulelint.model import snapshot
     from rulelint.model.index import CorpusIndex
+    from rulelint.model.rule import claim_key
+    from rulelint.parallel import own_heap
+    from rulelint.settings import Settings
 
-    gc.set_threshold(200_000, 50, 50)  # as the CLI does
+    own_heap()  # as the CLI does
     out = []
     clock = [time.perf_counter(), cpu_seconds()]
 
@@ -101,17 +104,18 @@ def stages(corpus: str) -> list[tuple[str, float, float, str]]:
     errors = sum(1 for f in loaded.findings if f.name == "parse-error")
     vendors = ", ".join(f"{n} {v}" for v, n in sorted(Counter(r.vendor for r in loaded.rules).items()))
     stage("load + parse", f"{len(loaded.rules)} rules ({vendors}), {errors} parse errors (all cores)")
-    _unique_keys(loaded.rules)
-    index = CorpusIndex(loaded.rules)
+    index = CorpusIndex([])
+    for r in loaded.rules:
+        claim_key(r, index.rules)
+        index.add(r)
     stage("index", f"{len(index.usage)} indicators")
     ref_index, meta = reference.read(reference.BUNDLED)
     added = reference.merge(index, ref_index)
     stage("reference", f"bundled index read and joined ({added} rules added)")
     data = snapshot.dump(index, None, {})
     stage("snapshot dump", f"{len(data) / 1e6:.1f} MB (what the cache stores)")
-    common = commonness_for(index, Settings())
-    ctx = Context(index=index, common=common)
-    findings, _ = judge(loaded.rules, [c for c in CHECKS if c.run], ctx)
+    ctx = Analysis(index=index, common=Settings().commonness(index))
+    findings, _ = judge(loaded.rules, list(CHECKS), ctx)
     stage("checks + noise", f"{len(findings)} findings (all cores)")
     g = index.graph
     stage("graph (reports)", f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges")

@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import __version__
 
@@ -63,34 +63,10 @@ def digest_of(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-_folder_prints: dict[str, str] = {}
-
-
-def clear_dependency_prints() -> None:
-    _folder_prints.clear()
-
-
-def dependency_print(path: str) -> str:
-    """Fingerprint of the macros folder a Splunk detection is expanded with ('' if none)."""
-    if not path.lower().endswith((".yml", ".yaml")):
-        return ""
-    from .loaders.splunk import MacroTable  # where the Splunk loader looks for macros
-
-    folder = MacroTable.folder_for(path)
-    if folder is None:
-        return ""
-    fp = _folder_prints.get(folder)
-    if fp is None:
-        h = hashlib.sha1()
-        with os.scandir(folder) as it:
-            for e in sorted(it, key=lambda e: e.name):
-                try:
-                    st = e.stat()
-                except OSError:  # a symlink loop or a file gone meanwhile: fingerprint the link
-                    st = e.stat(follow_symlinks=False)
-                h.update(f"{e.name}/{st.st_size}/{st.st_mtime_ns}".encode())
-        fp = _folder_prints[folder] = h.hexdigest()[:16]
-    return fp
+def no_dependencies(path: str) -> str:
+    """A cache told nothing of dependencies: every stamp that names one reads as stale
+    (the result is parsed again, never reused wrongly)."""
+    return ""
 
 
 # -- authentication ---------------------------------------------------------------
@@ -158,7 +134,11 @@ def unseal(blob: bytes) -> bytes:
 class Cache:
     """One cache folder: loaded files and whole-run results for one settings key."""
 
-    def __init__(self, folder: str, settings_key: str = "") -> None:
+    def __init__(self, folder: str, settings_key: str = "",
+                 dependency_print: Callable[[str], str] = no_dependencies) -> None:
+        # What a file's load result also depends on, as its Stamp keeps it (the loaders
+        # know: a Splunk detection's macros folder); the cache itself imports no loader.
+        self.dependency_print = dependency_print
         self.folder = folder
         self.key = key = hashlib.sha1(f"{code_fingerprint()}/{settings_key}".encode()).hexdigest()[:16]
         self.files_path = os.path.join(folder, f"files-{key}.pkl")
@@ -216,7 +196,7 @@ class Cache:
             return None
         if not stat.S_ISREG(st.st_mode):  # now a FIFO or device: reading it could block
             return None
-        if st.st_size != stamp.size or dependency_print(path) != stamp.deps:
+        if st.st_size != stamp.size or self.dependency_print(path) != stamp.deps:
             return None
         if st.st_mtime_ns != stamp.mtime_ns:
             try:

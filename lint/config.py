@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .checks import CHECKS, Check, lookup, matches
-from .checks.rl003_unused_suppression import CHECK as UNUSED_SUPPRESSION
+from .checks import finding_matches, lookup, token_known
 from .findings import SEVERITIES, Finding
 
 CONFIG_NAMES = (".rulelint.toml", "pyproject.toml")  # in order of precedence within one folder
@@ -53,35 +52,6 @@ class Config:
         rel = os.path.relpath(os.path.abspath(finding.path), self.root).replace(os.sep, "/")
         return any(glob_match(pattern, rel) and any(finding_matches(finding, t) for t in tokens)
                    for pattern, tokens in self.per_path_ignores.items())
-
-
-# --- checks and tokens, shared with suppression -------------------------------------------
-
-def known_checks() -> tuple[Check, ...]:
-    """The registry, plus unused-suppression until it is registered there."""
-    if any(c.code == UNUSED_SUPPRESSION.code for c in CHECKS):
-        return CHECKS
-    return CHECKS + (UNUSED_SUPPRESSION,)
-
-
-def check_for(token: str) -> Check | None:
-    """A check by code or name (not by prefix), any case."""
-    found = lookup(token)
-    t = token.strip()
-    if found is None and (t.upper() == UNUSED_SUPPRESSION.code or t.lower() == UNUSED_SUPPRESSION.name):
-        return UNUSED_SUPPRESSION
-    return found
-
-
-def token_known(token: str) -> bool:
-    """A code, name, code prefix or `all` that selects at least one check."""
-    return bool(token.strip()) and any(matches(c, token) for c in known_checks())
-
-
-def finding_matches(finding: Finding, token: str) -> bool:
-    """rulelint.checks.matches semantics, on a finding's code and name."""
-    t = token.strip()
-    return bool(t) and (t.upper() == "ALL" or finding.name == t.lower() or finding.code.startswith(t.upper()))
 
 
 # --- glob ---------------------------------------------------------------------------------
@@ -305,7 +275,7 @@ class _Parser:
         out: dict[str, dict[str, Any]] = {}
         for key, opts in value.items():
             sub = f"options.{key}"
-            check = check_for(key)
+            check = lookup(key)
             if check is None:
                 self.error("options", f"unknown check {key!r} (see `rulelint rules`)")
                 continue
@@ -348,4 +318,4 @@ def _type(value: Any) -> str:
 
 
 __all__ = ["Config", "ConfigError", "find_config", "load_config", "glob_match",
-           "known_checks", "check_for", "token_known", "finding_matches"]
+           "token_known", "finding_matches"]

@@ -12,6 +12,12 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
+def exit_code(findings: "list[Finding]", fail_on: str) -> int:
+    """1 when a finding reaches `fail_on`, else 0 (2, usage and internal errors, is the CLI's)."""
+    limit = severity_rank(fail_on)
+    return 1 if any(severity_rank(f.severity) >= limit for f in findings) else 0
+
+
 @dataclass(slots=True)
 class Related:
     path: str

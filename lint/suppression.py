@@ -9,27 +9,24 @@ comments in YAML and TOML rule files.
 - `disable-file` anywhere covers the whole file. CHECKS are codes, names, code
   prefixes or `all`, as for --select.
 
-Only real comments count: the scan follows each format's quoting, so a `#` inside a
-string (a Splunk search, a TOML query) is never a directive. Directives that hide
-nothing, name unknown checks or are malformed are reported as unused-suppression.
+Only real comments count (rulelint.comments finds them and the lines they cover), so a
+`#` inside a string (a Splunk search, a TOML query) is never a directive. Directives
+that hide nothing, name unknown checks or are malformed are reported as unused-suppression.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Literal
 
-from .checks import Check, matches
-from .checks.rl003_unused_suppression import CHECK as UNUSED
-from .config import finding_matches, known_checks, token_known
+from .checks import BY_CODE, CHECKS, Check, finding_matches, matches, token_known
+from .comments import CommentScan, Kind, kind_of
 from .findings import Finding
+from .loaders.yamlnodes import InputError, decode, read_rule_bytes
 
-MAX_BYTES = 5 * 1024 * 1024  # the loaders' own limit: larger files are parse errors anyway
-Kind = Literal["yaml", "toml"]
-
+UNUSED = BY_CODE["RL003"]
 _PREFIX = re.compile(r"#+\s*rulelint\s*:", re.IGNORECASE)
 _DIRECTIVE = re.compile(
     r"#+\s*rulelint\s*:\s*(?P<kind>disable-file|disable)\s*=\s*"
@@ -67,20 +64,11 @@ def directives(text: str, kind: Kind = "yaml") -> list[Directive]:
     return _scan(text, kind).directives
 
 
-def kind_of(path: str) -> Kind:
-    return "toml" if path.lower().endswith(".toml") else "yaml"
-
-
 def read_text(path: str) -> str | None:
-    """A rule file's text for apply(), or None when it cannot be read as UTF-8."""
+    """A rule file's text for apply(), read as the loaders read it; None when they cannot."""
     try:
-        # Non-blocking open and fstat: a FIFO or device named like a rule must not hang the run.
-        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None
-            raw = fh.read(MAX_BYTES + 1)
-        return None if len(raw) > MAX_BYTES else raw.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        return decode(read_rule_bytes(path)[0])
+    except (OSError, InputError):
         return None
 
 
@@ -94,7 +82,7 @@ def apply(
     suppression findings). `paths` are every judged file, so directives in files without
     findings are reported as unused too; `enabled` are the checks that ran (default: all),
     since a directive for a check that did not run cannot be judged unused."""
-    ran = list(known_checks() if enabled is None else enabled)
+    ran = list(CHECKS if enabled is None else enabled)
     report = any(c.code == UNUSED.code for c in ran)
     by_file: dict[str, tuple[str, list[int]]] = {}  # normalized path -> (path as given, finding indexes)
     for i, f in enumerate(findings):
@@ -200,183 +188,24 @@ def _plural(items: list[str], one: str, many: str) -> str:
 
 # --- scanning ------------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class _Line:
-    comment: int | None  # column where a real comment starts
-    content: bool  # carries anything besides a comment (string content counts)
-    opened: bool  # a string, block scalar or bracket is still open at its end
-    value: bool = False  # YAML: the line starts a value that may continue below
-    ref: int = 0  # YAML: lines indented beyond this column continue its value
-
-
 def _scan(text: str, kind: Kind) -> _Scan:
-    lines = text.splitlines()
-    info = _scan_toml(lines) if kind == "toml" else _scan_yaml(lines)
+    comments = CommentScan(text, kind)
     out = _Scan()
-    for n, (line, li) in enumerate(zip(lines, info)):
-        if li.comment is None:
+    for c in comments.comments():
+        if not _PREFIX.match(c.text):
             continue
-        comment = line[li.comment:]
-        if not _PREFIX.match(comment):
-            continue
-        m = _DIRECTIVE.match(comment)
+        m = _DIRECTIVE.match(c.text)
         if m is None:
-            out.malformed.append(n + 1)
+            out.malformed.append(c.line + 1)
             continue
         tokens = tuple(t.strip() for t in m["tokens"].split(","))
         if m["kind"].lower() == "disable-file":
-            out.directives.append(Directive(n + 1, "file", tokens, None))
+            out.directives.append(Directive(c.line + 1, "file", tokens, None))
             continue
-        target = n if li.content else next((j for j in range(n + 1, len(lines)) if info[j].content), None)
-        end = None if target is None else _extent(target, lines, info, kind)
-        out.directives.append(Directive(n + 1, "line", tokens, None if target is None else target + 1,
-                                        None if end is None else end + 1))
+        span = comments.annotated(c.line)
+        out.directives.append(Directive(c.line + 1, "line", tokens, None if span is None else span[0] + 1,
+                                        None if span is None else span[1] + 1))
     return out
-
-
-def _extent(start: int, lines: list[str], info: list[_Line], kind: Kind) -> int:
-    """The last line (0-based) of the value that starts on `start`."""
-    end = start
-    j = start
-    while j + 1 < len(lines):
-        nxt = lines[j + 1]
-        if info[j].opened:
-            pass  # inside a string or bracket that began above
-        elif kind == "yaml" and info[start].value and (not nxt.strip() or _indent(nxt) > info[start].ref):
-            pass  # a continuation or block-scalar line of the start line's value
-        else:
-            break
-        j += 1
-        if nxt.strip():
-            end = j
-    return end
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-_YAML_DASHES = re.compile(r"([ \t]*)((?:-[ \t]+)*)")
-# The unquoted forms need no `\s*` before the colon (their lazy part takes the spaces);
-# with it, a long run of spaces made `match` quadratic.
-_YAML_KEY = re.compile(r"""(?:"[^"]*"\s*|'[^']*'\s*|[^\s'"#\-][^#]*?|-[^\s][^#]*?):(?:\s|$)""")
-_YAML_BLOCK = re.compile(r"(?:^[ \t]*|[:\-][ \t]+)[|>][1-9+\-]{0,2}$")
-
-
-def _yaml_ref(line: str) -> int:
-    """The column a value's continuation lines must go beyond: the key's, or the last dash's."""
-    m = _YAML_DASHES.match(line)
-    dashes = m.group(2)
-    if dashes and not _YAML_KEY.match(line[m.end():]):
-        return m.start(2) + len(dashes.rstrip()) - 1
-    return m.end()
-
-
-def _scan_yaml(lines: list[str]) -> list[_Line]:
-    out: list[_Line] = []
-    quote: str | None = None  # an open quoted scalar, which may span lines
-    block: int | None = None  # inside a block scalar: its lines are indented beyond this column
-    for line in lines:
-        if block is not None:
-            if not line.strip() or _indent(line) > block:
-                out.append(_Line(None, bool(line.strip()), False))
-                continue
-            block = None
-        started_inside = quote is not None
-        comment, i, n = None, 0, len(line)
-        while i < n:
-            c = line[i]
-            if quote == "'":
-                if c == "'":
-                    if line.startswith("''", i):
-                        i += 2
-                        continue
-                    quote = None
-            elif quote == '"':
-                if c == "\\":
-                    i += 2
-                    continue
-                if c == '"':
-                    quote = None
-            elif c == "#" and (i == 0 or line[i - 1] in " \t"):
-                comment = i
-                break
-            elif c in "'\"" and _yaml_value_start(line, i):
-                quote = c
-            i += 1
-        code = line[:comment] if comment is not None else line
-        stripped = code.strip()
-        li = _Line(comment, bool(stripped) or started_inside, quote is not None)
-        if stripped and not started_inside:
-            li.value = not stripped.endswith(":") and stripped.rstrip("- \t") != ""
-            li.ref = _yaml_ref(line)
-            if quote is None and _YAML_BLOCK.search(code.rstrip()):
-                block = li.ref  # its lines continue the value: _extent follows them by indentation
-        out.append(li)
-    return out
-
-
-def _yaml_value_start(line: str, i: int) -> bool:
-    """A quote opens a quoted scalar only where a value starts, not inside plain text (don't)."""
-    before = line[:i].rstrip()
-    if not before:
-        return True
-    last = before[-1]
-    if last in "[{,":
-        return True
-    return last in ":-?" and line[i - 1] in " \t"
-
-
-def _scan_toml(lines: list[str]) -> list[_Line]:
-    out: list[_Line] = []
-    ml: str | None = None  # an open multi-line string: ''' or """
-    depth = 0  # open arrays and inline tables, which may span lines
-    for line in lines:
-        started_inside = ml is not None
-        comment, i, n = None, 0, len(line)
-        while i < n:
-            if ml is not None:
-                if ml == '"""' and line[i] == "\\":
-                    i += 2
-                elif line.startswith(ml, i):
-                    i += 3
-                    while i < n and line[i] == ml[0]:  # extra quotes at the close belong to the content
-                        i += 1
-                    ml = None
-                else:
-                    i += 1
-                continue
-            c = line[i]
-            if c == "#":
-                comment = i
-                break
-            if line.startswith("'''", i) or line.startswith('"""', i):
-                ml = line[i:i + 3]
-                i += 3
-            elif c in "'\"":
-                i = _toml_string_end(line, i)
-            else:
-                if c in "[{":
-                    depth += 1
-                elif c in "]}":
-                    depth = max(0, depth - 1)
-                i += 1
-        code = line[:comment] if comment is not None else line
-        out.append(_Line(comment, bool(code.strip()) or started_inside, ml is not None or depth > 0))
-    return out
-
-
-def _toml_string_end(line: str, i: int) -> int:
-    """The index after a one-line TOML string starting at i (basic strings have escapes)."""
-    q, j = line[i], i + 1
-    while j < len(line):
-        if q == '"' and line[j] == "\\":
-            j += 2
-            continue
-        if line[j] == q:
-            return j + 1
-        j += 1
-    return len(line)
 
 
 __all__ = ["Directive", "directives", "apply", "read_text", "kind_of"]

@@ -7,9 +7,10 @@ import textwrap
 import pytest
 
 from rulelint.checks import BY_CODE
-from rulelint.checks.rl003_unused_suppression import CHECK as UNUSED
 from rulelint.findings import Finding
 from rulelint.suppression import Directive, apply, directives
+
+UNUSED = BY_CODE["RL003"]
 
 NAMES = {"RL001": "parse-error", "RL002": "no-query-logic", "RL101": "noisy-standalone-indicator",
          "RL102": "missing-common-exclusion", "RL003": "unused-suppression"}

@@ -9,26 +9,7 @@ from dataclasses import dataclass
 from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey, Predicate
 from ..model.rule import NormalizedRule
-
-# Fields that classify events rather than describe what happened: any of their
-# values covers a large share of all events (`event.type: start` is every process
-# start), so a test on them is common whatever its reach in the corpus at hand.
-DEFAULT_BROAD_FIELDS = (
-    "event.type", "event.category", "event.kind", "event.outcome", "host.os.type",
-    "host.os.family", "host.os.platform", "os.type", "agent.type",
-)
-# Fields that route a query to a log (`sourcetype`, `data_stream.dataset`): they say
-# which log to read, not what to find in it, so they never make two rules peers nor
-# count as a missing exclusion; whether a value is common is left to its reach
-# (`sourcetype=pwsh:driverinventory` names one rare feed).
-DEFAULT_ROUTING_FIELDS = (
-    "event.module", "event.dataset", "data_stream.dataset", "data_stream.namespace",
-    "Channel", "winlog.channel", "sourcetype", "source", "index", "eventtype",
-)
-DEFAULT_GENERIC_FIELDS = DEFAULT_BROAD_FIELDS + DEFAULT_ROUTING_FIELDS
-# Not listed on purpose: EventID, EventType, event.action, event.code, Provider_Name.
-# Their values name one kind of event (Okta's `zone.deactivate`, EventID 5012);
-# they are judged by reach like any other field.
+from .field_roles import BROAD_FIELDS, LOG_ROUTING_FIELDS
 
 # Operators that test presence, not content.
 GENERIC_OPS = ("exists", "is_null")
@@ -38,8 +19,8 @@ GENERIC_OPS = ("exists", "is_null")
 class CommonnessOptions:
     min_reach: int = 3
     common_share: float = 0.005
-    broad_fields: tuple[str, ...] = DEFAULT_BROAD_FIELDS
-    routing_fields: tuple[str, ...] = DEFAULT_ROUTING_FIELDS
+    broad_fields: tuple[str, ...] = BROAD_FIELDS
+    routing_fields: tuple[str, ...] = LOG_ROUTING_FIELDS
     short_value: int = 3
 
 

@@ -17,19 +17,18 @@ go through it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..model.rule import NormalizedRule
 from ..model.tree import And, Leaf, Node, Not, Or, branches as dnf_branches
 from .implication import Atom, atom_implies, atom_order, single_valued
 from .logic_text import describe_written
-from .logic_view import BranchView, LogicView, logic_view, traits
+from .logic_view import BranchView, LogicView, traits
 
 # An OR of more alternatives than twice this is checked for exact repeats only.
 MAX_SIBLINGS = 32
 # Tests of one field in one branch compared pairwise, at most (more: none are).
 MAX_SAME_FIELD = 64
-DEAD_TABLE = "dead-logic"
 
 
 @dataclass(slots=True)
@@ -360,22 +359,6 @@ def _redundancy(view: LogicView, branches: list[BranchView], alts: list[Alternat
             reported.add(k)
 
 
-def dead_logic_of(rule: NormalizedRule, ctx: Any) -> DeadLogic | None:
-    """The rule's dead logic, once per run for the checks that share it (None: no logic)."""
-    if rule.kind != "rule" or rule.tree is None:
-        return None
-    memo = ctx.table(DEAD_TABLE)
-    found = memo.get(rule.key)
-    if found is None:
-        if trivially_live(rule):
-            found = DeadLogic({}, 0, True, [], [])
-        else:
-            from .overlap import views  # the view table the overlap checks fill too
-            found = dead_logic(rule, logic_view(rule, views(ctx)))
-        memo[rule.key] = found
-    return found
-
-
 def describe_contradiction(rule: NormalizedRule, view: LogicView, c: Contradiction, subject: str = "it") -> str:
     """`it requires A and B, and process.name holds one value per event` (or the
     selected-and-excluded form)."""
@@ -392,3 +375,10 @@ def describe_contradiction(rule: NormalizedRule, view: LogicView, c: Contradicti
 def line_of(rule: NormalizedRule, preds: Any) -> int | None:
     lines = [rule.predicates[i].line for i in preds if rule.predicates[i].line]
     return min(lines, default=rule.logic_line or rule.line)
+
+
+def find_dead_logic(rule: NormalizedRule, view: Callable[[NormalizedRule], LogicView]) -> DeadLogic:
+    """The rule's dead logic; a trivially live rule's without building its view."""
+    if trivially_live(rule):
+        return DeadLogic({}, 0, True, [], [])
+    return dead_logic(rule, view(rule))

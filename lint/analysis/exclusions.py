@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..model.predicate import Predicate
 from ..model.rule import NormalizedRule
-from ..model.tree import Leaf, Node, Not, Or
+from ..model.tree import Leaf, Node, Not, Or, leaves
 
 DEFAULT_COMMAND_FIELDS = ("process.command_line", "process.parent.command_line", "process.args",
                           "process.parent.args")
@@ -204,3 +204,12 @@ def has_candidates(rule: NormalizedRule, opts: ExclusionOptions) -> bool:
     return any(p.field in kinds and pol.get(i) is False for i, p in enumerate(rule.predicates))
 
 
+def drops_only_empty(rule: NormalizedRule, exclusion: Node) -> bool:
+    """An exclusion that only drops events with an empty or missing field (`not field
+    is null`, `not field = ''`); `not field exists` selects events lacking it, which is
+    logic of its own."""
+    for i in leaves(exclusion):
+        p = rule.predicates[i]
+        if not (p.op == "is_null" or (p.op == "eq" and all(v in ("", "-") for v in p.values))):
+            return False
+    return True

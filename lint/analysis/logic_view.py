@@ -1,6 +1,6 @@
 """A rule's logic as the comparisons read it: AND-branches of atoms and exclusions.
 
-`LogicView` is derived once per rule (memoized in the run's Context) and shared by
+`LogicView` is derived once per rule (kept in the run's `Analysis`) and shared by
 the overlap and dead-logic checks. Branches come from the rule's disjunctive form;
 `merged()` also folds branches that differ in one value list (`Image ∈ {a}` or
 `Image ∈ {b}` is `Image ∈ {a, b}`), so a value list and separate selections
@@ -214,17 +214,6 @@ def traits(rule: NormalizedRule) -> tuple[bool, bool]:
                 sequence = True
     return aggregate, sequence
 
-
-def logic_view(rule: NormalizedRule, memo: dict[str, LogicView] | None = None) -> LogicView:
-    if memo is None:
-        return LogicView(rule)
-    v = memo.get(rule.key)
-    if v is None:
-        v = memo[rule.key] = LogicView(rule)
-    return v
-
-
-# -- implication between branches and rules ------------------------------------
 
 def branch_implies(a: BranchView, b: BranchView, skip: frozenset = _EMPTY,
                    memo: dict[tuple[Atom, Atom], bool] | None = None) -> bool:

@@ -1,7 +1,7 @@
 """noise_score: a rule's estimated false-positive risk from its logic and the corpus.
 
 Reads only the rule's predicates, boolean tree, log source and the corpus index; never its
-level, status, false-positive notes, folder or building-block flag (DESIGN.md §4).
+level, status, false-positive notes, folder or building-block flag (docs/json-format.md).
 
 The model (docs/noise-score.md gives the formula and a worked example):
 
@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..model.predicate import IndicatorKey
 from ..model.rule import NormalizedRule
 from ..model.tree import Node, leaves
 from .commonness import Commonness
+from .exclusions import drops_only_empty
 
 NO_LOGIC_SCORE = 0.5  # rules whose logic we cannot see (correlations without resolvable rules, filters)
 BEYOND_QUERY_FACTOR = 0.5
@@ -121,17 +122,24 @@ def _generality(key: IndicatorKey, common: Commonness) -> str:
     return ""
 
 
-def _predicate_score(rule: NormalizedRule, i: int, common: Commonness, threshold: int) -> tuple[float, int, str, int]:
-    """(score, reach, generality, index of the loosest value) of one predicate: each
+class PredicateScore(NamedTuple):
+    score: float
+    reach: int
+    generality: str  # why the field or value is loose ("" when only its reach speaks)
+    value: int  # index of the loosest value; -1 for a predicate without values
+
+
+def _predicate_score(rule: NormalizedRule, i: int, common: Commonness, threshold: int) -> PredicateScore:
+    """The score of one predicate, its reach, generality and loosest value: each
     value scores its reach among other rules, unless its field or operator says it is
     loose (1.0), or it is a short substring (at least SHORT_SUBSTRING_SCORE)."""
     keys = rule.predicates[i].keys()
     if not keys:
-        return 1.0, 0, "", -1
+        return PredicateScore(1.0, 0, "", -1)
     fixed = _generality(keys[0], common)
     short = keys[0].op in ("contains", "wildcard", "regex_match")
     short_value = common.options.short_value
-    best = (-1.0, -1, "", -1)
+    best = PredicateScore(-1.0, -1, "", -1)
     for n, k in enumerate(keys):
         r = common.others(k, rule.key)
         kind = fixed
@@ -142,7 +150,7 @@ def _predicate_score(rule: NormalizedRule, i: int, common: Commonness, threshold
             if short and score < SHORT_SUBSTRING_SCORE and len(k.value) <= short_value:
                 score, kind = SHORT_SUBSTRING_SCORE, "short-substring"
         if (score, r) > (best[0], best[1]):
-            best = (score, r, kind, n)
+            best = PredicateScore(score, r, kind, n)
     return best
 
 
@@ -155,20 +163,11 @@ def _predicate_term(rule: NormalizedRule, i: int, scored: tuple[float, int, str,
     return PredicateTerm(p.line, p.describe(n), k.field, k.op, k.value, len(p.values), reach, kind, score)
 
 
-def _trivial(rule: NormalizedRule, exclusion: Node) -> bool:
-    """Only drops events with an empty or missing field (`not field is null`)."""
-    for i in leaves(exclusion):
-        p = rule.predicates[i]
-        if not (p.op == "is_null" or (p.op == "eq" and all(v in ("", "-") for v in p.values))):
-            return False
-    return True
-
-
 def _exclusion(rule: NormalizedRule, node: Node, common: Commonness, detail: bool) -> ExclusionTerm:
     idx = sorted(set(leaves(node)))
     text = (" and ".join(rule.predicates[i].describe() for i in idx[:3]) + (" ..." if len(idx) > 3 else "")
             if detail else "")
-    if _trivial(rule, node):
+    if drops_only_empty(rule, node):
         return ExclusionTerm(text, 0, True, 1.0)
     usage = common.index.usage
     most = 0
@@ -188,13 +187,13 @@ class _Terms:
 
     def __init__(self, rule: NormalizedRule, common: Commonness, threshold: int, detail: bool) -> None:
         self.rule, self.common, self.threshold, self.detail = rule, common, threshold, detail
-        self.preds: dict[int, tuple[float, int, str, int]] = {}
+        self.preds: dict[int, PredicateScore] = {}
         self.ranks: dict[int, tuple[float, int, int]] = {}  # the order within a branch: score, line, index
         self.excls: dict[int, ExclusionTerm] = {}
 
     def _score(self, i: int) -> None:
         scored = self.preds[i] = _predicate_score(self.rule, i, self.common, self.threshold)
-        self.ranks[i] = (scored[0], self.rule.predicates[i].line or 0, i)
+        self.ranks[i] = (scored.score, self.rule.predicates[i].line or 0, i)
 
     def branch(self, positive: frozenset[int], exclusions: tuple[Node, ...]) -> BranchTerm:
         ranks, preds = self.ranks, self.preds
@@ -204,10 +203,10 @@ class _Terms:
                     self._score(i)
         order = sorted(positive, key=ranks.__getitem__)
         anchor = order[0] if order else -1
-        base = preds[anchor][0] if order else 1.0  # only exclusions: fires on everything else
+        base = preds[anchor].score if order else 1.0  # only exclusions: fires on everything else
         structure = 1.0
         for i in order[1:]:  # each further predicate narrows by half of what it lets through
-            structure *= 0.5 + 0.5 * preds[i][0]
+            structure *= 0.5 + 0.5 * preds[i].score
         terms = []
         factor = 1.0
         for x in exclusions:
@@ -245,7 +244,7 @@ def explain(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = fr
     """The noise score of a rule with every term that makes it. Without `detail` the same
     numbers are computed but the per-predicate and per-exclusion terms are not kept."""
     kind = getattr(rule, "kind", "rule")
-    if not hasattr(rule, "branch_view"):  # a corpus rule known only from a stored index
+    if not rule.has_logic:  # a corpus rule known only from a stored index
         stored = getattr(rule, "stored_noise", None)
         return NoiseBreakdown(rule.key, kind, stored if stored is not None else NO_LOGIC_SCORE,
                               note="known only from a stored index: its stored score")
@@ -276,7 +275,7 @@ def explain(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = fr
     # A predicate every branch needs bounds the whole rule: it fires only when that one does.
     shared = frozenset.intersection(*(b.positive for b in all_branches))
     if shared:
-        out.shared_cap = min(terms.preds[i][0] for i in shared)
+        out.shared_cap = min(terms.preds[i].score for i in shared)
         out.combined = min(out.combined, out.shared_cap)
     if rule.beyond_query:
         out.beyond_query, out.beyond_factor = rule.beyond_query, BEYOND_QUERY_FACTOR

@@ -5,23 +5,21 @@ branch of a rule its rarest positive indicator is an anchor, and only rules that
 use an anchor of another rule are compared with it. A pair is then judged in both
 directions with operator semantics (`rule_implies`): both ways is a duplicate,
 one way a subsumption. The whole computation runs in the parent process before
-the checks fork (`Check.prepare`), and the forked workers only look results up.
+the checks fork (`Analysis.prepare_overlap`, from `Check.prepare`), and the forked
+workers only look results up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey
 from ..model.rule import LogSource, NormalizedRule
 from ..model.fields import name_field
 from .implication import Atom, path_fields
-from .logic_view import LOGSOURCE_EVENT_TYPES, LOGSOURCE_FIELDS, LogicView, logic_view, rule_implies, skip_fields, traits
-from ..findings import Related
-
-VIEW_TABLE = "logic-view"
-OVERLAP_TABLE = "overlap"
+from .logic_view import LOGSOURCE_EVENT_TYPES, LOGSOURCE_FIELDS, LogicView, rule_implies, skip_fields, traits
 # With fewer judged rules than this, candidates are gathered from the judged rules'
 # own indicators instead of from every corpus rule's anchors.
 TARGET_MODE_LIMIT = 64
@@ -47,21 +45,6 @@ class Overlap:
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     subsumed: dict[str, list[Subsumer]] = field(default_factory=dict)
     pairs_tested: int = 0
-
-
-def prepare_overlap(judged: list[NormalizedRule], ctx: Any) -> Overlap:
-    """The run's overlap for every judged rule, computed once and kept in the Context."""
-    return ctx.remember(OVERLAP_TABLE, "", lambda: _build(judged, ctx))
-
-
-def overlap(rule: NormalizedRule, ctx: Any) -> Overlap:
-    """The prepared overlap; without one (a check run on its own), this rule's alone."""
-    done = ctx.table(OVERLAP_TABLE).get("")
-    return done if done is not None else _build([rule], ctx)
-
-
-def views(ctx: Any) -> dict[str, LogicView]:
-    return ctx.table(VIEW_TABLE)
 
 
 def eligible(rule: Any) -> bool:
@@ -91,25 +74,15 @@ def compatible_sources(a: LogSource, b: LogSource) -> bool:
     return a.key() == b.key()
 
 
-def overlap_finding(check: Any, rule: NormalizedRule, ctx: Any, message: str, others: list[Any],
-                    data_key: str, label: str) -> Any:
-    """RL201/RL202's finding: the other rules in its data and, up to `max_related`, as
-    related locations labelled `label: 'title'`."""
-    f = check.finding(rule, message, rule.logic_line or rule.line,
-                      **{data_key: [{"key": o.key, "path": o.path, "vendor": o.vendor} for o in others]})
-    limit = ctx.option(check, "max_related")
-    f.related = [Related(o.path, o.logic_line or o.line, f"{label}: {o.title!r}") for o in others[:limit]]
-    return f
-
-
 def later(a: NormalizedRule, b: NormalizedRule) -> bool:
     """Whether `a` comes after `b`: the loaders keep no dates, so path order decides."""
     return (a.path, a.key) > (b.path, b.key)
 
 
-def _build(judged: list[NormalizedRule], ctx: Any) -> Overlap:
-    index = ctx.index
-    memo = views(ctx)
+def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
+                  view: Callable[[NormalizedRule], LogicView]) -> Overlap:
+    """Duplicates and subsumptions of the judged rules among the corpus's; `view` gives
+    each rule's logic view (the run keeps them)."""
     judged_keys = {r.key for r in judged}
     result = Overlap()
     live = {k for k, r in index.rules.items() if eligible(r)}
@@ -153,7 +126,7 @@ def _build(judged: list[NormalizedRule], ctx: Any) -> Overlap:
     def inside(x: NormalizedRule, y: NormalizedRule) -> list[tuple[int, int]] | None:
         pair = (x.key, y.key)
         if pair not in verdicts:
-            vx, vy = logic_view(x, memo), logic_view(y, memo)
+            vx, vy = view(x), view(y)
             result.pairs_tested += 1
             verdicts[pair] = rule_implies(vx, vy, skip_fields(vx, vy)[1])
         return verdicts[pair]

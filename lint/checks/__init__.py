@@ -1,29 +1,24 @@
-"""The registry of checks: one module per check, named by code and name."""
+"""The registry of checks: every module `rlNNN_name.py` of this package defines one
+`Check` subclass, which registers itself when the module is imported."""
 
 from __future__ import annotations
 
-from . import rl001_parse_error, rl002_no_query_logic, rl003_unused_suppression, rl101_noisy_standalone_indicator, rl102_missing_common_exclusion
-from . import rl201_duplicate_logic, rl202_subsumed_rule, rl203_contradictory_logic, rl204_dead_branch
-from . import rl103_bypassable_exclusion, rl301_unknown_technique, rl302_tactic_mismatch, rl303_unusual_technique
-from .base import Check, Context, Option
+import importlib
+import pkgutil
+import re
 
-CHECKS: tuple[Check, ...] = (
-    rl001_parse_error.CHECK,
-    rl002_no_query_logic.CHECK,
-    rl003_unused_suppression.CHECK,
-    rl101_noisy_standalone_indicator.CHECK,
-    rl102_missing_common_exclusion.CHECK,
-    rl103_bypassable_exclusion.CHECK,
-    rl201_duplicate_logic.CHECK,
-    rl202_subsumed_rule.CHECK,
-    rl203_contradictory_logic.CHECK,
-    rl204_dead_branch.CHECK,
-    rl301_unknown_technique.CHECK,
-    rl302_tactic_mismatch.CHECK,
-    rl303_unusual_technique.CHECK,
-)
+from ..findings import Finding
+from .base import REGISTRY, Check, Option
+
+for _module in pkgutil.iter_modules(__path__):
+    if re.fullmatch(r"rl\d{3}_\w+", _module.name):
+        importlib.import_module(f"{__package__}.{_module.name}")
+
+CHECKS: tuple[Check, ...] = tuple(sorted(REGISTRY, key=lambda c: c.code))
 BY_CODE = {c.code: c for c in CHECKS}
 BY_NAME = {c.name: c for c in CHECKS}
+if len(BY_CODE) != len(CHECKS) or len(BY_NAME) != len(CHECKS):
+    raise RuntimeError("two checks share a code or a name")
 
 
 def lookup(token: str) -> Check | None:
@@ -32,10 +27,25 @@ def lookup(token: str) -> Check | None:
     return BY_CODE.get(t.upper()) or BY_NAME.get(t.lower())
 
 
-def matches(check: Check, token: str) -> bool:
-    """--select/--ignore tokens: a code, a name, or a code prefix such as RL1."""
+def token_matches(code: str, name: str, token: str) -> bool:
+    """--select/--ignore, configuration and suppression tokens: a code, a name, a code
+    prefix such as RL1, or ALL. An empty token matches nothing."""
     t = token.strip()
-    return check.name == t.lower() or check.code.startswith(t.upper()) or t.upper() == "ALL"
+    return bool(t) and (name == t.lower() or code.startswith(t.upper()) or t.upper() == "ALL")
 
 
-__all__ = ["CHECKS", "BY_CODE", "BY_NAME", "Check", "Context", "Option", "lookup", "matches"]
+def matches(check: Check, token: str) -> bool:
+    return token_matches(check.code, check.name, token)
+
+
+def finding_matches(finding: Finding, token: str) -> bool:
+    return token_matches(finding.code, finding.name, token)
+
+
+def token_known(token: str) -> bool:
+    """A code, name, code prefix or `all` that selects at least one check."""
+    return any(matches(c, token) for c in CHECKS)
+
+
+__all__ = ["CHECKS", "BY_CODE", "BY_NAME", "Check", "Option", "lookup", "matches", "token_matches",
+           "finding_matches", "token_known"]

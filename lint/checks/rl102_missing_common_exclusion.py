@@ -4,112 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import chain
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from ..findings import Finding, Related
 from ..model.predicate import IndicatorKey, could_overlap, implies
 from ..model.rule import NormalizedRule
-from .base import Check, Context, Option
+from ..analysis.run_state import Analysis
+from .base import Check, Option
 
 
-# Fields that say which event it is rather than what happened in it: sharing
-# one does not make two rules about the same activity.
-ROUTING_FIELDS = frozenset(f.casefold() for f in (
-    "EventID", "EventCode", "EventType", "EventLog", "Channel", "Provider_Name",
-    "event.code", "event.action", "event.provider", "winlog.channel", "winlog.provider_name",
-    "winlog.event_id", "sourcetype", "source", "index",
-))
-
-
-def _activity_fields(rule: NormalizedRule, ctx: Context) -> frozenset[str]:
-    return frozenset(k.field for k in rule.positive_keys()
-                     if not ctx.common.is_generic(k) and k.field.casefold() not in ROUTING_FIELDS)
-
-
-def _routing(rule: NormalizedRule) -> frozenset[IndicatorKey]:
-    return frozenset(k for k in rule.positive_keys() if k.field.casefold() in ROUTING_FIELDS)
-
-
-class _PeerSets:
-    """Sets of rule keys that peers() filters candidates with, for the rules of one log
-    source: set algebra in C instead of a Python test per candidate (rules have dozens
-    of candidates each). Built per source, so a run judging one rule reads one source."""
-
-    def __init__(self, ctx: Context, members: Iterable[str]) -> None:
-        self.not_rules: set[str] = set()
-        self.by_field: dict[str, set[str]] = {}
-        self.by_routing: dict[IndicatorKey, set[str]] = {}
-        self.routed: set[str] = set()
-        self.by_id: dict[str, set[str]] = {}
-        self.excluding: set[str] = set()  # rules with an exclusion: the only ones tallied
-        rules = ctx.index.rules
-        for key in members:
-            r = rules[key]
-            if r.kind != "rule":
-                self.not_rules.add(key)
-                continue
-            if r.excluded_keys():
-                self.excluding.add(key)
-            for f in _activity_fields(r, ctx):
-                self.by_field.setdefault(f, set()).add(key)
-            routing = _routing(r)
-            if routing:
-                self.routed.add(key)
-                for k in routing:
-                    self.by_routing.setdefault(k, set()).add(key)
-            if r.id:
-                self.by_id.setdefault(r.id, set()).add(key)
-
-
-def _source_sets(rule: NormalizedRule, ctx: Context) -> tuple[set[str], _PeerSets]:
-    """The rules on the rule's log source, and their peer sets."""
-    source = rule.logsource.key()
-    same_source = ctx.remember("same-source", source, lambda: ctx.index.same_source(rule))
-    return same_source, ctx.remember("peer-sets", source, lambda: _PeerSets(ctx, same_source))
-
-
-def peers(rule: NormalizedRule, ctx: Context) -> list[NormalizedRule]:
-    """Rules on the same log source about the same activity: they share a specific
-    positive indicator, or a technique and a field they both test positively."""
-    return [ctx.index.rules[key] for key in sorted(_peer_keys(rule, ctx))]
-
-
-def _peer_keys(rule: NormalizedRule, ctx: Context) -> set[str]:
-    if rule.logsource.key() == "(any)":
-        return set()
-    index = ctx.index
-    same_source, sets = _source_sets(rule, ctx)
-    # Sharing `\\cmd.exe` says nothing about sharing an activity: only uncommon indicators link peers.
-    sharing: set[str] = set()
-    for k in rule.positive_keys():
-        if k.field.casefold() not in ROUTING_FIELDS and not ctx.common.is_common(k, rule.key):
-            u = index.usage.get(k)
-            if u is not None:
-                sharing |= u.positive
-                sharing |= u.excluded
-    candidates = sharing & same_source
-    if rule.techniques:
-        # A shared technique alone links rules that also test a field in common.
-        by_technique: set[str] = set()
-        for t in rule.techniques:
-            by_technique |= index.by_technique.get(t, set())
-        by_technique &= same_source
-        by_technique -= candidates
-        for f in _activity_fields(rule, ctx):
-            candidates |= by_technique & sets.by_field.get(f, set())
-    # On a mixed log (Windows Security) two rules reading different event ids are
-    # about different events whatever else they share.
-    own_routing = _routing(rule)
-    if own_routing:
-        routed = candidates & sets.routed
-        candidates -= routed
-        for k in own_routing:
-            candidates |= routed & sets.by_routing.get(k, set())
-    candidates -= sets.not_rules
-    if rule.id:
-        candidates -= sets.by_id.get(rule.id, set())
-    candidates.discard(rule.key)
-    return candidates
+def peers(rule: NormalizedRule, ctx: Analysis) -> list[NormalizedRule]:
+    """Rules on the same log source about the same activity (`analysis.peers`)."""
+    return [ctx.index.rules[key] for key in sorted(ctx.peer_keys(rule))]
 
 
 def pinned_values(rule: NormalizedRule) -> dict[str, list[IndicatorKey]]:
@@ -144,18 +50,18 @@ def handled(key: IndicatorKey, rule: NormalizedRule) -> bool:
                for k in rule.excluded_keys())
 
 
-def missing_exclusions(rule: NormalizedRule, ctx: Context) -> tuple[list[NormalizedRule], list[tuple[IndicatorKey, int]]]:
+def missing_exclusions(rule: NormalizedRule, ctx: Analysis) -> tuple[list[NormalizedRule], list[tuple[IndicatorKey, int]]]:
     """The rule's peers, and the exclusions enough of them apply that the rule does not
     handle, with how many peers apply each, most used first (reports reuse it)."""
     if rule.kind != "rule" or rule.tree is None:
         return [], []
-    min_peers, min_share = ctx.option(CHECK, "min_peers"), ctx.option(CHECK, "min_share")
-    keys = _peer_keys(rule, ctx)
+    min_peers, min_share = ctx.option(MissingCommonExclusion, "min_peers"), ctx.option(MissingCommonExclusion, "min_share")
+    keys = ctx.peer_keys(rule)
     group = [ctx.index.rules[key] for key in sorted(keys)]
     if len(group) < min_peers:
         return group, []
     rules = ctx.index.rules
-    excluding = keys & _source_sets(rule, ctx)[1].excluding
+    excluding = keys & ctx.peer_sets(rule).excluding
     need = max(min_peers, min_share * len(group))
     if len(excluding) < need:  # fewer peers exclude anything than an exclusion needs
         return group, []
@@ -172,69 +78,64 @@ def missing_exclusions(rule: NormalizedRule, ctx: Context) -> tuple[list[Normali
     return group, missing
 
 
-def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
-    group, missing = missing_exclusions(rule, ctx)
-    if not missing:
-        return
-    shown = missing[: ctx.option(check, "max_listed")]
-    listed = "; ".join(f"{ctx.index.display(k).display()} ({n} peers)" for k, n in shown)
-    more = f" and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
-    msg = (f"{len(group)} peer rules on {rule.logsource.key()} exclude what this rule does not: "
-           f"{listed}{more}.")
-    related_rules: dict[str, NormalizedRule] = {}
-    for k, _ in shown:
-        for p in (peer for peer in group if k in peer.excluded_keys()):
-            related_rules.setdefault(p.key, p)
-    f = check.finding(
-        rule, msg, rule.logic_line or rule.line,
-        peers=len(group),
-        missing=[{"field": k.field, "op": k.op, "value": k.value, "peers": n} for k, n in missing],
-    )
-    f.related = [Related(p.path, p.logic_line or p.line,
-                         f"peer rule {p.title!r} excludes it" if p.title else "reference rule excludes it")
-                 for p in list(related_rules.values())[:10]]
-    yield f
-
-
-CHECK = Check(
-    code="RL102",
-    name="missing-common-exclusion",
-    severity="warning",
-    summary="Peer rules exclude known false-positive sources that this rule does not.",
-    what_it_does=(
+class MissingCommonExclusion(Check):
+    code = "RL102"
+    name = "missing-common-exclusion"
+    severity = "warning"
+    summary = "Peer rules exclude known false-positive sources that this rule does not."
+    what_it_does = (
         "Finds the rule's peers: rules on the same log source that share a specific (not "
         "common) positive indicator with it, or an ATT&CK technique and a field both test (routing fields such "
         "as `EventID` do not count). It counts the exclusions (predicates under a NOT) the "
         "peers apply, and lists those used by several peers that this rule does not handle: "
         "it neither selects nor excludes them, excludes nothing on that field that meets them, "
         "and could match an event that carries them (excluding `\\\\chrome.exe` is moot for "
-        "a rule that selects `\\\\anydesk.exe`)."
-    ),
-    why_it_matters=(
+        "a rule that selects `\\\\anydesk.exe`).")
+    why_it_matters = (
         "Exclusions are what authors learned the hard way: browsers resolve remote-access domains, "
         "installers run from Program Files, agents spawn shells. A new rule without the exclusions "
-        "its peers carry will fire on the same benign activity they already filter out."
-    ),
-    example=(
+        "its peers carry will fire on the same benign activity they already filter out.")
+    example = (
+        "tags: [attack.t1219.002]\n"
         "logsource: {product: windows, category: dns_query}\n"
         "detection:\n"
         "  selection:\n"
         "    QueryName|endswith: '.anydesk.com'\n"
-        "  condition: selection"
-    ),
-    use_instead=(
+        "  condition: selection")
+    use_instead = (
+        "tags: [attack.t1219.002]\n"
         "logsource: {product: windows, category: dns_query}\n"
         "detection:\n"
         "  selection:\n"
         "    QueryName|endswith: '.anydesk.com'\n"
         "  filter_browsers:\n"
         "    Image|endswith: ['\\\\chrome.exe', '\\\\firefox.exe', '\\\\msedge.exe']\n"
-        "  condition: selection and not filter_browsers"
-    ),
-    options=(
+        "  condition: selection and not filter_browsers")
+    options = (
         Option("min_peers", 2, "the fewest peers using an exclusion for it to be reported (and the fewest peers to judge at all)"),
         Option("min_share", 0.5, "the smallest share of the peers that must use an exclusion"),
         Option("max_listed", 5, "how many missing exclusions the message names"),
-    ),
-    run=run,
-)
+    )
+
+    def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
+        group, missing = missing_exclusions(rule, ctx)
+        if not missing:
+            return
+        shown = missing[: ctx.option(self, "max_listed")]
+        listed = "; ".join(f"{ctx.index.display(k).display()} ({n} peers)" for k, n in shown)
+        more = f" and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
+        msg = (f"{len(group)} peer rules on {rule.logsource.key()} exclude what this rule does not: "
+               f"{listed}{more}.")
+        related_rules: dict[str, NormalizedRule] = {}
+        for k, _ in shown:
+            for p in (peer for peer in group if k in peer.excluded_keys()):
+                related_rules.setdefault(p.key, p)
+        f = self.finding(
+            rule, msg, rule.logic_line or rule.line,
+            peers=len(group),
+            missing=[{"field": k.field, "op": k.op, "value": k.value, "peers": n} for k, n in missing],
+        )
+        f.related = [Related(p.path, p.logic_line or p.line,
+                             f"peer rule {p.title!r} excludes it" if p.title else "reference rule excludes it")
+                     for p in list(related_rules.values())[:10]]
+        yield f

@@ -5,38 +5,19 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..analysis.logic_text import describe_atoms, rule_label
-from ..analysis.logic_view import logic_view
-from ..analysis.overlap import overlap, overlap_finding, prepare_overlap, views
 from ..findings import Finding
 from ..model.rule import NormalizedRule
-from .base import Check, Context, Option
+from ..analysis.run_state import Analysis
+from .base import Option
+from .overlap_check import OverlapCheck
 
 
-def prepare(check: Check, judged: list[NormalizedRule], ctx: Context) -> None:
-    prepare_overlap(judged, ctx)
-
-
-def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
-    found = overlap(rule, ctx).duplicates.get(rule.key)
-    if not found:
-        return
-    others = [ctx.index.rules[k] for k in found]
-    first = others[0]
-    branches = logic_view(rule, views(ctx)).merged()
-    logic = describe_atoms(branches[0].atoms)
-    if len(branches) > 1:
-        logic += f" (the first of {len(branches)} branches)"
-    also = f" and {len(others) - 1} more rules" if len(others) > 1 else ""
-    msg = f"Its logic is the same as {rule_label(first)}{also}: {logic}."
-    yield overlap_finding(check, rule, ctx, msg, others, "duplicates", "same logic")
-
-
-CHECK = Check(
-    code="RL201",
-    name="duplicate-logic",
-    severity="warning",
-    summary="Another rule of the corpus has the same detection logic.",
-    what_it_does=(
+class DuplicateLogic(OverlapCheck):
+    code = "RL201"
+    name = "duplicate-logic"
+    severity = "warning"
+    summary = "Another rule of the corpus has the same detection logic."
+    what_it_does = (
         "Compares the rule's logic with the rules that share its rarest indicators and read the "
         "same kind of event (log-source category and product). Two rules are duplicates when "
         "every AND-branch of each implies an AND-branch of the other, after canonical fields and "
@@ -47,13 +28,11 @@ CHECK = Check(
         "(by path: the loaders keep no dates; a judged target against the corpus is the later one), "
         "with the other as a related location. Sequences, aggregations, indicator-match and "
         "deprecated rules are not compared; rules that decide beyond their query (threshold, new "
-        "terms) are duplicates only of rules deciding the same way."
-    ),
-    why_it_matters=(
+        "terms) are duplicates only of rules deciding the same way.")
+    why_it_matters = (
         "A duplicate fires the same alerts twice, doubles triage and tuning work, and drifts: "
-        "a fix or an exclusion added to one copy is missing from the other."
-    ),
-    example=(
+        "a fix or an exclusion added to one copy is missing from the other.")
+    example = (
         "# sigma/.../certutil_decode.yml            (an older rule)\n"
         "detection:\n"
         "  selection:\n"
@@ -61,15 +40,24 @@ CHECK = Check(
         "    CommandLine|contains: '-decode'\n"
         "  condition: selection\n"
         "# elastic/.../certutil_decode.toml          (this rule: the same logic)\n"
-        "query = 'process where process.name : \"certutil.exe\" and process.command_line : \"*-decode*\"'"
-    ),
-    use_instead=(
+        "query = 'process where process.name : \"certutil.exe\" and process.command_line : \"*-decode*\"'")
+    use_instead = (
         "Keep one rule: extend the existing rule (its exclusions, its tags) instead of adding a "
-        "copy, or make the new rule test something the old one does not."
-    ),
-    options=(
+        "copy, or make the new rule test something the old one does not.")
+    options = (
         Option("max_related", 10, "how many duplicate rules are listed as related locations"),
-    ),
-    run=run,
-    prepare=prepare,
-)
+    )
+
+    def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
+        found = ctx.overlap_of(rule).duplicates.get(rule.key)
+        if not found:
+            return
+        others = [ctx.index.rules[k] for k in found]
+        first = others[0]
+        branches = ctx.logic_view(rule).merged()
+        logic = describe_atoms(branches[0].atoms)
+        if len(branches) > 1:
+            logic += f" (the first of {len(branches)} branches)"
+        also = f" and {len(others) - 1} more rules" if len(others) > 1 else ""
+        msg = f"Its logic is the same as {rule_label(first)}{also}: {logic}."
+        yield self.overlap_finding(rule, ctx, msg, others, "duplicates", "same logic")

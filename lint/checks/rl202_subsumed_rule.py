@@ -6,28 +6,26 @@ from typing import Iterator
 
 from ..analysis.implication import Atom
 from ..analysis.logic_text import describe_atoms, rule_label
-from ..analysis.logic_view import BranchView, is_logsource_atom, logic_view
-from ..analysis.overlap import Subsumer, anchor_keys, covers_all, overlap, overlap_finding, prepare_overlap, views
+from ..analysis.logic_view import BranchView, is_logsource_atom
+from ..analysis.overlap import Subsumer, anchor_keys, covers_all
 from ..findings import Finding
 from ..model.rule import NormalizedRule
-from .base import Check, Context, Option
+from ..analysis.run_state import Analysis
+from .base import Option
+from .overlap_check import OverlapCheck
 
 
-def prepare(check: Check, judged: list[NormalizedRule], ctx: Context) -> None:
-    prepare_overlap(judged, ctx)
-
-
-def _specific(atoms: frozenset[Atom], owner: str, ctx: Context) -> bool:
+def _specific(atoms: frozenset[Atom], owner: str, ctx: Analysis) -> bool:
     """The branch holds an indicator the corpus does not show everywhere."""
     return any(not a.opaque and not is_logsource_atom(a) and a.op not in ("exists", "is_null")
                and not any(ctx.common.is_common(k, owner) for k in anchor_keys(a))
                for a in atoms)
 
 
-def _counts(s: Subsumer, ctx: Context, skip_common: bool) -> bool:
+def _counts(s: Subsumer, ctx: Analysis, skip_common: bool) -> bool:
     if not skip_common:
         return True
-    broad = logic_view(ctx.index.rules[s.key], views(ctx)).merged()
+    broad = ctx.logic_view(ctx.index.rules[s.key]).merged()
     return all(_specific(broad[j].atoms, s.key, ctx) for _, j in s.pairs)
 
 
@@ -50,34 +48,12 @@ def _narrowing(rule: NormalizedRule, mine: BranchView, theirs: BranchView, alter
     return "where this rule's values are narrower"
 
 
-def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
-    found = overlap(rule, ctx).subsumed.get(rule.key)
-    if not found:
-        return
-    skip_common = ctx.option(check, "skip_common_broader")
-    subsumers = [s for s in found if _counts(s, ctx, skip_common)]
-    if not subsumers:
-        return
-    first = subsumers[0]
-    broad_rule = ctx.index.rules[first.key]
-    memo = views(ctx)
-    mine, theirs = logic_view(rule, memo).merged(), logic_view(broad_rule, memo).merged()
-    i, j = first.pairs[0]
-    also = f" (and {len(subsumers) - 1} more rules)" if len(subsumers) > 1 else ""
-    used = {j for _, j in first.pairs}
-    msg = (f"Every event it matches also matches {rule_label(broad_rule)}{also}, which requires only "
-           f"{describe_atoms(theirs[j].atoms, evidence=mine[i].atoms)}, "
-           f"{_narrowing(rule, mine[i], theirs[j], len(theirs) - len(used))}.")
-    others = [ctx.index.rules[s.key] for s in subsumers]
-    yield overlap_finding(check, rule, ctx, msg, others, "broader", "broader rule")
-
-
-CHECK = Check(
-    code="RL202",
-    name="subsumed-rule",
-    severity="info",
-    summary="A broader rule of the corpus matches every event this rule matches.",
-    what_it_does=(
+class SubsumedRule(OverlapCheck):
+    code = "RL202"
+    name = "subsumed-rule"
+    severity = "info"
+    summary = "A broader rule of the corpus matches every event this rule matches."
+    what_it_does = (
         "Compares the rule with the rules that share an indicator and read the same kind of event. "
         "The rule is subsumed by a broader one when each of its AND-branches implies an AND-branch "
         "of the other: every test of that branch is implied by one of this rule's tests, with "
@@ -87,30 +63,44 @@ CHECK = Check(
         "branch's exclusions remove nothing this rule keeps (this rule excludes the same, or "
         "cannot meet it). A broader rule whose branch holds only indicators common across the "
         "corpus (`\\\\cmd.exe` alone) does not count by default. Rules deciding beyond their query "
-        "(threshold, new terms), sequences, aggregations and deprecated rules are not compared."
-    ),
-    why_it_matters=(
+        "(threshold, new terms), sequences, aggregations and deprecated rules are not compared.")
+    why_it_matters = (
         "Whatever this rule alerts on, the broader rule already alerted on: the narrower rule adds "
         "triage load but no detection. Often it is deliberate, a high-severity specialization of a "
         "hunting rule, so this is information to review rather than a defect; hence the `info` "
-        "severity."
-    ),
-    example=(
+        "severity.")
+    example = (
         "# the broader rule:   CommandLine|contains: 'apt'\n"
+        "logsource: {product: linux, category: process_creation}\n"
         "detection:\n"
         "  selection:\n"
         "    CommandLine|contains: 'apt-get install'\n"
-        "  condition: selection"
-    ),
-    use_instead=(
+        "  condition: selection")
+    use_instead = (
         "Drop the narrower rule, or raise the broader rule's precision so the two stop overlapping, "
-        "or keep both on purpose and suppress this finding with a reason."
-    ),
-    options=(
+        "or keep both on purpose and suppress this finding with a reason.")
+    options = (
         Option("skip_common_broader", True,
                "ignore broader rules whose matching branch holds only indicators common in the corpus"),
         Option("max_related", 10, "how many broader rules are listed as related locations"),
-    ),
-    run=run,
-    prepare=prepare,
-)
+    )
+
+    def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
+        found = ctx.overlap_of(rule).subsumed.get(rule.key)
+        if not found:
+            return
+        skip_common = ctx.option(self, "skip_common_broader")
+        subsumers = [s for s in found if _counts(s, ctx, skip_common)]
+        if not subsumers:
+            return
+        first = subsumers[0]
+        broad_rule = ctx.index.rules[first.key]
+        mine, theirs = ctx.logic_view(rule).merged(), ctx.logic_view(broad_rule).merged()
+        i, j = first.pairs[0]
+        also = f" (and {len(subsumers) - 1} more rules)" if len(subsumers) > 1 else ""
+        used = {j for _, j in first.pairs}
+        msg = (f"Every event it matches also matches {rule_label(broad_rule)}{also}, which requires only "
+               f"{describe_atoms(theirs[j].atoms, evidence=mine[i].atoms)}, "
+               f"{_narrowing(rule, mine[i], theirs[j], len(theirs) - len(used))}.")
+        others = [ctx.index.rules[s.key] for s in subsumers]
+        yield self.overlap_finding(rule, ctx, msg, others, "broader", "broader rule")

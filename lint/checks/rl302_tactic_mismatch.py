@@ -7,7 +7,8 @@ from typing import Iterator
 from ..findings import Finding
 from ..model.attack import VERSION, Attack, attack
 from ..model.rule import NormalizedRule
-from .base import Check, Context
+from ..analysis.run_state import Analysis
+from .base import Check
 
 
 # ATT&CK v19 split Defense Evasion and re-filed its techniques; the bundled release predates
@@ -48,61 +49,53 @@ def _threat_entries(check: Check, rule: NormalizedRule, data: Attack) -> Iterato
             tactic=tactic, techniques=wrong)
 
 
-def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
-    data = attack()
-    if rule.extra.get("threat"):
-        yield from _threat_entries(check, rule, data)
-        return
-    if not rule.tactics or not _judgeable(data, rule.techniques):
-        return
-    covered: set[str] = set()
-    for tid in rule.techniques:
-        covered.update(data.tactics_of(tid))
-        if SPLIT_TACTIC in data.tactics_of(tid):
-            covered.update(REFILED_UNDER)
-    for written in rule.tactics:
-        tactic = data.tactic(written)
-        if tactic is None or tactic in covered:
-            continue
-        later = f" (which ATT&CK v{data.version} files under {tactic})" if data.is_later_tactic(written) else ""
-        shown = "; ".join(_placed(data, t) for t in rule.techniques)
-        yield check.finding(
-            rule, f"Tactic {written}{later} is tagged but none of the rule's techniques belongs to it: {shown}; "
-                  f"add the technique that achieves it or drop the tactic.",
-            tactic=tactic, written=written, techniques=list(rule.techniques))
-
-
-CHECK = Check(
-    code="RL302",
-    name="tactic-mismatch",
-    severity="warning",
-    scope="rule",
-    summary="A tactic tag that none of the rule's techniques belongs to.",
-    what_it_does=(
-        f"Compares the rule's tactics with the tactics its techniques sit under in the bundled ATT&CK "
+class TacticMismatch(Check):
+    code = "RL302"
+    name = "tactic-mismatch"
+    severity = "warning"
+    scope = "rule"
+    summary = "A tactic tag that none of the rule's techniques belongs to."
+    what_it_does = (f"Compares the rule's tactics with the tactics its techniques sit under in the bundled ATT&CK "
         f"Enterprise data (v{VERSION}). For Sigma (and any rule with tactic tags), a tactic that no tagged "
         f"technique belongs to is reported. For Elastic, each `[[rule.threat]]` entry is judged on its "
         f"own: a technique listed under a tactic ATT&CK does not place it under is reported. Tactic names "
         f"are compared by shortname (`defense_evasion`, `Defense Evasion` and `TA0005` are one tactic). "
         f"Tactics of a later ATT&CK release (v19's `stealth` and `defense-impairment`, split from "
         f"Defense Evasion) are judged as the tactic they refine. A rule with a technique the bundled "
-        f"release does not hold is not judged."
-    ),
-    why_it_matters=(
+        f"release does not hold is not judged.")
+    why_it_matters = (
         "Coverage per tactic (the columns of an ATT&CK matrix) is counted from these tags. A rule that "
         "claims Credential Access while detecting only a PowerShell execution inflates one column and "
         "leaves the right one looking uncovered; in Elastic, a technique filed under the wrong tactic "
-        "also shows up in the wrong place of every threat report built from the rule."
-    ),
-    example=(
+        "also shows up in the wrong place of every threat report built from the rule.")
+    example = (
         "tags:\n"
         "  - attack.credential-access\n"
-        "  - attack.t1059.001"
-    ),
-    use_instead=(
+        "  - attack.t1059.001")
+    use_instead = (
         "tags:\n"
         "  - attack.execution\n"
-        "  - attack.t1059.001"
-    ),
-    run=run,
-)
+        "  - attack.t1059.001")
+
+    def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
+        data = attack()
+        if rule.extra.get("threat"):
+            yield from _threat_entries(self, rule, data)
+            return
+        if not rule.tactics or not _judgeable(data, rule.techniques):
+            return
+        covered: set[str] = set()
+        for tid in rule.techniques:
+            covered.update(data.tactics_of(tid))
+            if SPLIT_TACTIC in data.tactics_of(tid):
+                covered.update(REFILED_UNDER)
+        for written in rule.tactics:
+            tactic = data.tactic(written)
+            if tactic is None or tactic in covered:
+                continue
+            later = f" (which ATT&CK v{data.version} files under {tactic})" if data.is_later_tactic(written) else ""
+            shown = "; ".join(_placed(data, t) for t in rule.techniques)
+            yield self.finding(
+                rule, f"Tactic {written}{later} is tagged but none of the rule's techniques belongs to it: {shown}; "
+                      f"add the technique that achieves it or drop the tactic.",
+                tactic=tactic, written=written, techniques=list(rule.techniques))

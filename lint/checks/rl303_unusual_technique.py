@@ -6,43 +6,36 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterator
 
+from ..analysis.field_roles import names_event
 from ..findings import Finding, Related
 from ..model.attack import attack, family
 from ..model.predicate import IndicatorKey
 from ..model.rule import NormalizedRule
-from .base import Check, Context, Option
-from .rl102_missing_common_exclusion import ROUTING_FIELDS
+from ..analysis.run_state import Analysis
+from .base import Check, Option
 
 
-UMBRELLA_MIN_RULES = 50
-# Context rather than behaviour: many unrelated rules share these values.
+# Analysis rather than behaviour: many unrelated rules share these values.
 _CONTEXT_OPS = frozenset(("gt", "ge", "lt", "le", "exists", "is_null", "fieldref"))
 
 
-def specific_keys(rule: NormalizedRule, ctx: Context, max_reach: int) -> list[IndicatorKey]:
+def specific_keys(rule: NormalizedRule, ctx: Analysis, max_reach: int) -> list[IndicatorKey]:
     """The rule's own evidence: positive indicators few other rules use (at most
     `max_reach`), on fields that describe the activity rather than route or classify it."""
-    judged = ctx.table("rl303-key")  # key -> reach when it can be specific, else -1
+    judged = ctx.specific_reach
     index = ctx.index
     out = []
     for k in rule.positive_keys():
         reach = judged.get(k)
         if reach is None:
             ok = not (k.op in _CONTEXT_OPS or len(k.value.strip("*?")) < 3 or ctx.common.is_generic(k)
-                      or k.field.casefold() in ROUTING_FIELDS)
+                      or names_event(k.field))
             reach = judged[k] = index.reach(k) if ok else -1
         if reach < 0 or reach > max_reach + 1:
             continue
         if reach <= max_reach or index.reach(k, exclude=rule.key) <= max_reach:
             out.append(k)
     return out
-
-
-def rare_positive(ctx: Context, max_reach: int) -> dict[IndicatorKey, set[str]]:
-    """Indicators two to `max_reach + 1` rules select on, with those rules (once per run)."""
-    def compute() -> dict[IndicatorKey, set[str]]:
-        return {k: u.positive for k, u in ctx.index.usage.items() if 2 <= len(u.positive) <= max_reach + 1}
-    return ctx.remember("rl303-rare", str(max_reach), compute)
 
 
 def sharing_rules(rule: NormalizedRule, rare: dict[IndicatorKey, set[str]]) -> set[str]:
@@ -62,22 +55,13 @@ def sharing_rules(rule: NormalizedRule, rare: dict[IndicatorKey, set[str]]) -> s
     return out
 
 
-def families(rule: NormalizedRule, ctx: Context) -> frozenset[str]:
-    """The technique families the rule tags (once per run: a rule is a candidate of many)."""
-    memo = ctx.table("rl303-families")
-    fams = memo.get(rule.key)
-    if fams is None:
-        fams = memo[rule.key] = frozenset(family(t) for t in rule.techniques)
-    return fams
-
-
-def indicator_peers(rule: NormalizedRule, keys: list[IndicatorKey], candidates: set[str], ctx: Context,
+def indicator_peers(rule: NormalizedRule, keys: list[IndicatorKey], candidates: set[str], ctx: Analysis,
                     max_reach: int, min_similarity: float) -> list[NormalizedRule]:
     """Candidates that test nearly the same specific indicators (Jaccard similarity of the
     two rules' specific indicators at least `min_similarity`, two shared when either has
     two): in practice the same detection written again, often for another product."""
     own = set(keys)
-    memo = ctx.table("rl303-specific")
+    memo = ctx.specific_keys
     out = []
     for key in sorted(candidates):  # peers in a stable order, whatever the hash seed
         other = ctx.index.rules[key]
@@ -93,88 +77,12 @@ def indicator_peers(rule: NormalizedRule, keys: list[IndicatorKey], candidates: 
     return out
 
 
-def umbrellas(ctx: Context, max_share: float) -> frozenset[str]:
-    """Technique families a large share of the corpus's tagged rules carry (T1059): an
-    umbrella, not a verdict on what a rule detects. A small corpus has none."""
-    def compute() -> frozenset[str]:
-        fams: dict[str, set[str]] = {}
-        for tid, keys in ctx.index.by_technique.items():
-            fams.setdefault(family(tid), set()).update(keys)
-        tagged = len({k for keys in fams.values() for k in keys})
-        return frozenset(f for f, keys in fams.items() if len(keys) >= UMBRELLA_MIN_RULES
-                         and len(keys) > max_share * tagged)
-    return ctx.remember("rl303-umbrellas", str(max_share), compute)
-
-
-def run(check: Check, rule: NormalizedRule, ctx: Context) -> Iterator[Finding]:
-    if rule.kind != "rule" or not rule.techniques:
-        return
-    max_reach, min_peers = ctx.option(check, "max_reach"), ctx.option(check, "min_peers")
-    candidates = sharing_rules(rule, rare_positive(ctx, max_reach))
-    if len(candidates) < min_peers:
-        return
-    # Peers are a subset of the candidates: unless enough candidates of enough vendors agree
-    # on a technique this rule lacks, no peer group can.
-    own = families(rule, ctx)
-    backing: dict[str, set[str]] = {}
-    rules = ctx.index.rules
-    for k in candidates:
-        other = rules[k]
-        for f in families(other, ctx) - own:
-            backing.setdefault(f, set()).add(other.vendor)
-    min_vendors = ctx.option(check, "min_vendors")
-    if not any(len(v) >= min_vendors for v in backing.values()):
-        return
-    keys = specific_keys(rule, ctx, max_reach)
-    if not keys:
-        return
-    peers = indicator_peers(rule, keys, candidates, ctx, max_reach, ctx.option(check, "min_similarity"))
-    if len(peers) < min_peers:
-        return
-    votes: Counter[str] = Counter()
-    for p in peers:
-        votes.update(families(p, ctx))
-    agreed = min(votes, key=lambda f: (-votes[f], f))  # ties: the lowest id, not set order
-    n = votes[agreed]
-    if agreed in own or n < ctx.option(check, "min_agreement") * len(peers):
-        return
-    # Independent authors (another vendor's collection) agreeing is the evidence.
-    vendors = {p.vendor for p in peers if agreed in families(p, ctx)}
-    if len(vendors) < min_vendors:
-        return
-    data = attack()
-    agreed_t = data.technique(agreed)
-    # Only a distinctive technique of the bundled release is evidence (not an umbrella
-    # such as T1059, nor an id of a later release whose old equivalent the rule may carry).
-    if agreed_t is None or agreed in umbrellas(ctx, ctx.option(check, "max_share")):
-        return
-    agreed_tactics = set(data.tactics_of(agreed))
-    odd = []
-    for tid in sorted(own):
-        t = data.technique(tid)
-        # Unrelated: unused by every peer and under none of the agreed technique's tactics.
-        if t is None or votes[tid] or agreed_tactics & set(data.tactics_of(tid)):
-            continue
-        odd.extend(x for x in rule.techniques if family(x) == tid)
-    if not odd:
-        return
-    shown = ", ".join(data.technique(t).label() if data.technique(t) else t for t in odd)
-    sample = ", ".join(ctx.index.display(k).display() for k in sorted(keys)[:2])
-    f = check.finding(
-        rule, f"{shown} is tagged, but none of the {len(peers)} rules sharing its specific indicators "
-              f"({sample}) uses it, while {n} of them tag {agreed_t.label()}.",
-        techniques=odd, peers=len(peers), agreed=agreed, agreeing=n)
-    f.related = [Related(p.path, p.logic_line or p.line, f"peer rule tags {', '.join(p.techniques)}")
-                 for p in peers if agreed in families(p, ctx)][:5]
-    yield f
-
-
-CHECK = Check(
-    code="RL303",
-    name="unusual-technique",
-    severity="info",
-    summary="A technique that no rule sharing this rule's specific indicators uses, while they agree on another.",
-    what_it_does=(
+class UnusualTechnique(Check):
+    code = "RL303"
+    name = "unusual-technique"
+    severity = "info"
+    summary = "A technique that no rule sharing this rule's specific indicators uses, while they agree on another."
+    what_it_does = (
         "Takes the rule's specific indicators (positive values at most `max_reach` other rules use, "
         "not on event-type or routing fields, not numeric comparisons) and finds its peers: rules "
         "whose own specific indicators are nearly the same set (Jaccard similarity at least "
@@ -184,39 +92,95 @@ CHECK = Check(
         "`min_vendors` vendors among them, and a technique family this rule tags appears in none of "
         "them and shares no tactic with theirs, the tag is reported. Umbrella families that a large "
         "share of the corpus carries (T1059) and ids the bundled ATT&CK release does not hold are "
-        "no evidence. Only a hint: the rule may be right and its peers wrong."
-    ),
-    why_it_matters=(
+        "no evidence. Only a hint: the rule may be right and its peers wrong.")
+    why_it_matters = (
         "Rules that test the same files, command lines or registry keys detect the same behaviour. "
         "When every Sigma, Elastic and Splunk rule watching the cron folders says T1053 Scheduled "
         "Task/Job and one says T1070.004 File Deletion, the odd one out is usually a copy-paste "
-        "leftover, and it hides the rule from everyone looking for T1053."
-    ),
-    example=(
+        "leftover, and it hides the rule from everyone looking for T1053.")
+    example = (
         "tags:\n"
         "  - attack.t1070.004   # peers watching the cron folders tag T1053\n"
         "logsource: {product: linux, category: file_event}\n"
         "detection:\n"
         "  selection:\n"
         "    TargetFilename|startswith: ['/etc/cron.d/', '/etc/cron.daily/', '/etc/cron.hourly/']\n"
-        "  condition: selection"
-    ),
-    use_instead=(
+        "  condition: selection")
+    use_instead = (
         "tags:\n"
         "  - attack.t1053.003\n"
         "logsource: {product: linux, category: file_event}\n"
         "detection:\n"
         "  selection:\n"
         "    TargetFilename|startswith: ['/etc/cron.d/', '/etc/cron.daily/', '/etc/cron.hourly/']\n"
-        "  condition: selection"
-    ),
-    options=(
+        "  condition: selection")
+    options = (
         Option("max_reach", 15, "an indicator is specific when at most this many other rules use it"),
         Option("min_similarity", 0.5, "how alike two rules' specific indicators must be (shared / all, Jaccard) to be peers"),
         Option("min_peers", 3, "the fewest peers (rules sharing the specific indicators) to judge at all"),
         Option("min_agreement", 1.0, "the share of peers that must tag the technique the rule lacks"),
         Option("min_vendors", 2, "the fewest vendors (sigma, elastic, splunk) among the agreeing peers"),
         Option("max_share", 0.05, "a technique family tagged by more than this share of the corpus is an umbrella, not evidence"),
-    ),
-    run=run,
-)
+    )
+
+    def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
+        if rule.kind != "rule" or not rule.techniques:
+            return
+        max_reach, min_peers = ctx.option(self, "max_reach"), ctx.option(self, "min_peers")
+        candidates = sharing_rules(rule, ctx.rare_positive(max_reach))
+        if len(candidates) < min_peers:
+            return
+        # Peers are a subset of the candidates: unless enough candidates of enough vendors agree
+        # on a technique this rule lacks, no peer group can.
+        own = ctx.technique_families(rule)
+        backing: dict[str, set[str]] = {}
+        rules = ctx.index.rules
+        for k in candidates:
+            other = rules[k]
+            for f in ctx.technique_families(other) - own:
+                backing.setdefault(f, set()).add(other.vendor)
+        min_vendors = ctx.option(self, "min_vendors")
+        if not any(len(v) >= min_vendors for v in backing.values()):
+            return
+        keys = specific_keys(rule, ctx, max_reach)
+        if not keys:
+            return
+        peers = indicator_peers(rule, keys, candidates, ctx, max_reach, ctx.option(self, "min_similarity"))
+        if len(peers) < min_peers:
+            return
+        votes: Counter[str] = Counter()
+        for p in peers:
+            votes.update(ctx.technique_families(p))
+        agreed = min(votes, key=lambda f: (-votes[f], f))  # ties: the lowest id, not set order
+        n = votes[agreed]
+        if agreed in own or n < ctx.option(self, "min_agreement") * len(peers):
+            return
+        # Independent authors (another vendor's collection) agreeing is the evidence.
+        vendors = {p.vendor for p in peers if agreed in ctx.technique_families(p)}
+        if len(vendors) < min_vendors:
+            return
+        data = attack()
+        agreed_t = data.technique(agreed)
+        # Only a distinctive technique of the bundled release is evidence (not an umbrella
+        # such as T1059, nor an id of a later release whose old equivalent the rule may carry).
+        if agreed_t is None or agreed in ctx.umbrellas(ctx.option(self, "max_share")):
+            return
+        agreed_tactics = set(data.tactics_of(agreed))
+        odd = []
+        for tid in sorted(own):
+            t = data.technique(tid)
+            # Unrelated: unused by every peer and under none of the agreed technique's tactics.
+            if t is None or votes[tid] or agreed_tactics & set(data.tactics_of(tid)):
+                continue
+            odd.extend(x for x in rule.techniques if family(x) == tid)
+        if not odd:
+            return
+        shown = ", ".join(data.technique(t).label() if data.technique(t) else t for t in odd)
+        sample = ", ".join(ctx.index.display(k).display() for k in sorted(keys)[:2])
+        f = self.finding(
+            rule, f"{shown} is tagged, but none of the {len(peers)} rules sharing its specific indicators "
+                  f"({sample}) uses it, while {n} of them tag {agreed_t.label()}.",
+            techniques=odd, peers=len(peers), agreed=agreed, agreeing=n)
+        f.related = [Related(p.path, p.logic_line or p.line, f"peer rule tags {', '.join(p.techniques)}")
+                     for p in peers if agreed in ctx.technique_families(p)][:5]
+        yield f

@@ -16,7 +16,9 @@ from typing import TextIO
 
 from ..analysis.noise import NoiseBreakdown, explain
 from ..config import ConfigError, load_config
-from ..engine import Settings, commonness_for, corpus_index, open_cache, replace_in_index, _corpus_print
+from ..engine import corpus_index, replace_in_index
+from ..run_cache import corpus_print, open_cache
+from ..settings import Settings
 from ..loaders import discover, load_paths, reset_memos
 from ..model.index import CorpusIndex
 from ..model.rule import NormalizedRule
@@ -58,7 +60,7 @@ def find_rule(index: CorpusIndex, token: str) -> str | None:
 def judged_rules(index: CorpusIndex, path: str) -> list[NormalizedRule]:
     """Load a rule file and put it in the index in place of its corpus copy (as `run` does
     with targets)."""
-    loaded = load_paths([path], 1, None, None)
+    loaded = load_paths([path], 1)
     if loaded.findings and not loaded.rules:
         raise ValueError(loaded.findings[0].message)
     replace_in_index(index, loaded.rules, {os.path.abspath(path)})
@@ -84,7 +86,7 @@ def cmd_explain(argv: list[str]) -> int:
     cache = open_cache(settings)
     files = discover(paths)
     warnings: list[str] = []
-    stored = _corpus_print(settings, cache, files) if cache else None
+    stored = corpus_print(settings, cache, files) if cache else None
     base = _with_progress(not args.no_progress and args.format == "text",
                           lambda factory: corpus_index(files, settings, cache, factory, stored_print=stored,
                                                        warnings=warnings))
@@ -111,9 +113,9 @@ def cmd_explain(argv: list[str]) -> int:
     for r in [r for r in rules if r.kind == "correlation"]:
         for ref in r.references:
             target = index.resolve_reference(ref)
-            if target is not None and not hasattr(target, "branch_view") and os.path.isfile(target.path):
+            if target is not None and not target.has_logic and os.path.isfile(target.path):
                 judged_rules(index, target.path)
-    common = commonness_for(index, settings)
+    common = settings.commonness(index)
     results = [(r, explain(r, common)) for r in rules]
     if args.format == "json":
         json.dump({"rules": [{"key": r.key, "id": r.id, "title": r.title, "vendor": r.vendor, "path": r.path,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from contextlib import contextmanager
@@ -15,7 +14,10 @@ from ..cache import DEFAULT_DIR
 from ..config import Config, ConfigError, load_config
 from ..loaders import RULE_SUFFIXES
 from ..reference import BUNDLED
-from ..engine import Settings, exit_code, run
+from ..engine import run
+from ..findings import exit_code
+from ..parallel import own_heap
+from ..settings import Settings
 from ..findings import SEVERITIES
 
 T = TypeVar("T")
@@ -225,7 +227,8 @@ def cmd_index(argv: list[str]) -> int:
     if _missing(args.paths):
         return 2
     from .. import reference
-    from ..engine import load_corpus, open_cache
+    from ..engine import load_corpus
+    from ..run_cache import open_cache
 
     settings = Settings(jobs=args.jobs, cache_dir=_cache_dir(args))
     cache = open_cache(settings)
@@ -275,9 +278,6 @@ def _lazy(module: str, name: str) -> Callable[[list[str]], int]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # A run builds hundreds of thousands of small acyclic objects (rules, keys, index):
-    # collecting every 700 allocations would rescan them all over and over.
-    gc.set_threshold(200_000, 50, 50)
     handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules,
                 "hook": lambda rest: cmd_lint(rest, hook=True), "index": cmd_index,
                 "report": _lazy("report", "cmd_report"), "explain": _lazy("explain", "cmd_explain")}
@@ -304,6 +304,7 @@ def entry() -> None:
     """The `rulelint` command: main(), then exit without tearing the heap down. A run
     leaves hundreds of thousands of objects, and freeing them one by one at exit costs
     a noticeable share of a pre-commit hook's time; there is nothing left to clean up."""
+    own_heap()  # the process is this one run: the collector policy of `parallel`
     code = main()
     try:
         sys.stdout.flush()

@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_report_pr(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from ..reports.pr import GitError, build, render
+    from ..reports.git import GitError
+    from ..reports.pr import build
+    from ..reports.pr_render import render
 
     try:
         config = load_config(args.config, start=args.paths[0])

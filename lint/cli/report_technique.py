@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 
-from ..engine import CorpusBase, Settings, commonness_for, corpus_index, open_cache
+from ..engine import CorpusBase, corpus_index
+from ..run_cache import open_cache
+from ..settings import Settings
 from ..loaders import discover
 from .main import _cache_dir, _common, _missing, _output, _reference, _reference_args, _warn, _with_progress
 
@@ -49,7 +51,7 @@ def _load(args: argparse.Namespace) -> tuple[CorpusBase, dict[str, float]] | Non
     _warn(warnings)
     from ..analysis.noise import noise_score
 
-    common = commonness_for(base.index, settings)
+    common = settings.commonness(base.index)
     noise = {r.key: noise_score(r, common) for r in base.rules if r.techniques}
     return base, noise
 

@@ -6,17 +6,18 @@ import os
 import pickle
 import re
 import tomllib
-from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Iterable, Iterator
 
-from ..collector import paused
-from ..cache import Cache, Stamp, clear_dependency_prints, dependency_print, digest_of
+from ..parallel import jobs_for, paused, process_map
+from ..cache import Cache, Stamp, digest_of
 from ..model.canonical import canonicalize
 from ..model.tree import MAX_DEPTH, depth
 from .elastic import load_elastic, looks_like_elastic, read_toml
 from .result import LoadResult, parse_error
 from .sigma import load_sigma, looks_like_sigma
-from .splunk import MacroTable, load_splunk, looks_like_splunk
+from .splunk import MacroTable, forget_macro_memos, load_splunk, looks_like_splunk, macro_folder_print
 from .yamlnodes import InputError, decode, load_documents, read_rule_bytes
 
 RULE_SUFFIXES = (".yml", ".yaml", ".toml")
@@ -25,6 +26,12 @@ SKIP_DIRS = {"node_modules", "__pycache__", "regression_data", "tests", "test"}
 
 # Below this many files, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 200
+
+
+def dependency_print(path: str) -> str:
+    """What a file's load result depends on besides its own bytes (a Splunk detection:
+    its macros folder), for the cache to check; '' for nothing."""
+    return macro_folder_print(path)
 
 
 def discover(paths: Iterable[str]) -> list[str]:
@@ -119,9 +126,7 @@ def _load_toml(path: str, text: str) -> LoadResult:
 def reset_memos() -> None:
     """Forget what loading remembers across files (macro tables, folder fingerprints):
     one run sees the files as they are when it starts."""
-    MacroTable._by_folder.clear()
-    MacroTable._by_dir.clear()
-    clear_dependency_prints()
+    forget_macro_memos()
 
 
 def _repath(result: LoadResult, path: str) -> LoadResult:
@@ -141,94 +146,75 @@ def _repath(result: LoadResult, path: str) -> LoadResult:
     return result
 
 
-def _load_chunk(paths: list[str]) -> list[tuple[LoadResult, Stamp | None]]:
+@dataclass(slots=True)
+class Loaded:
+    """One file's load: its result, what content it was (None: unreadable), and whether
+    it came from the cache. `blob` is the result as the worker pickled it, so a cache
+    stores it without pickling it again."""
+
+    path: str
+    result: LoadResult
+    stamp: Stamp | None
+    from_cache: bool = False
+    blob: bytes | None = None
+
+
+def _parse_chunk(paths: list[str], pickled: bool) -> list[tuple[LoadResult | bytes, Stamp | None]]:
+    """Worker side. With `pickled`, each result is pickled here, once (the parent both
+    uses and caches it); else the chunk travels as one pickle (strings shared across files)."""
     with paused():
-        return [load_stamped(p) for p in paths]
+        loaded = [load_stamped(p) for p in paths]
+        if pickled:
+            return [(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL), stamp) for r, stamp in loaded]
+        return loaded  # type: ignore[return-value]
 
 
-def _load_chunk_blobs(paths: list[str]) -> list[tuple[bytes, Stamp | None]]:
-    """Worker side, when results are cached: each result pickled once, here, so the
-    parent can both use it and cache it without pickling it again."""
-    with paused():
-        return [(pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL), stamp) for r, stamp in map(load_stamped, paths)]
+def _parse(files: list[str], jobs: int, pickled: bool,
+           meanwhile: Callable[[], None] | None) -> Iterator[tuple[LoadResult, Stamp | None, bytes | None]]:
+    """Parse `files` in order, in worker processes when there are many; `meanwhile` runs
+    once, while the workers parse."""
+    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
+        if meanwhile:
+            meanwhile()
+        for path in files:
+            yield (*load_stamped(path), None)
+        return
+    size = max(20, min(100, len(files) // (jobs * 8) or 1))  # the last chunk is the idle tail
+    chunks = [files[k:k + size] for k in range(0, len(files), size)]
+    for part in process_map(partial(_parse_chunk, pickled=pickled), chunks, jobs, meanwhile):
+        for item, stamp in part:
+            if pickled:
+                yield pickle.loads(item), stamp, item  # type: ignore[arg-type]
+            else:
+                yield item, stamp, None  # type: ignore[misc]
 
 
-def load_paths(
-    files: list[str],
-    jobs: int | None = None,
-    progress: Callable[[int], None] | None = None,
-    cache: Cache | None = None,
-    stamps: dict[str, Stamp] | None = None,
-    keep_cached: frozenset[str] = frozenset(),
-    consume: Callable[[LoadResult], None] | None = None,
-    meanwhile: Callable[[], None] | None = None,
-) -> LoadResult:
-    """Load every file; results keep the order of `files` whatever the parallelism.
-
-    With a cache, unchanged files come from it and only the others are parsed (in
-    parallel when there are many); `stamps`, when given, receives each file's stamp.
-    Files in `keep_cached` (absolute paths) are parsed but their cache entry is left as is.
-    So that the caller's own work overlaps the parsing, `consume` receives each file's
-    result in the order of `files` as soon as it and those before it are in, and
-    `meanwhile` runs once while the workers parse.
-    """
-    jobs = jobs or os.cpu_count() or 1
-    results: list[LoadResult | None] = [None] * len(files)
+def load_files(files: list[str], jobs: int | None = None, cache: Cache | None = None,
+               meanwhile: Callable[[], None] | None = None) -> Iterator[Loaded]:
+    """Every file's load, in the order of `files` whatever the parallelism. With a cache,
+    unchanged files come from it and only the others are parsed; storing results is
+    the caller's. `meanwhile` is the caller's own work, run once while workers parse."""
+    hits: dict[int, tuple[LoadResult, Stamp]] = {}
     if cache is not None:
         for i, p in enumerate(files):
             hit = cache.lookup(p)
             if hit is not None:
-                results[i] = _repath(hit[0], p)
-                if stamps is not None:
-                    stamps[p] = hit[1]
-        hits = sum(r is not None for r in results)
-        if progress and hits:
-            progress(hits)
-    todo = [i for i, r in enumerate(results) if r is None]
-    fed = 0
+                hits[i] = hit
+    parsed = _parse([p for i, p in enumerate(files) if i not in hits], jobs_for(jobs), cache is not None, meanwhile)
+    for i, path in enumerate(files):
+        hit = hits.get(i)
+        if hit is not None:
+            yield Loaded(path, _repath(hit[0], path), hit[1], True)
+        else:
+            result, stamp, blob = next(parsed)
+            yield Loaded(path, result, stamp, False, blob)
+    if meanwhile and not len(hits) < len(files):
+        meanwhile()  # nothing to parse: the caller's work still runs once
 
-    def feed() -> None:
-        nonlocal fed
-        while consume is not None and fed < len(results) and results[fed] is not None:
-            consume(results[fed])  # type: ignore[arg-type]
-            fed += 1
 
-    def done(i: int, result: LoadResult, stamp: Stamp | None, blob: bytes | None = None) -> None:
-        results[i] = result
-        if stamp is not None:
-            if cache is not None and os.path.abspath(files[i]) not in keep_cached:
-                cache.store(files[i], stamp, result, blob)
-            if stamps is not None:
-                stamps[files[i]] = stamp
-
-    if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD:
-        if meanwhile:
-            meanwhile()
-        for i in todo:
-            done(i, *load_stamped(files[i]))
-            feed()
-            if progress:
-                progress(1)
-    else:
-        size = max(20, min(100, len(todo) // (jobs * 8) or 1))  # the last chunk is the idle tail
-        chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            # Without a cache, whole chunks travel as one pickle (strings shared across files).
-            work = _load_chunk_blobs if cache is not None else _load_chunk
-            parts = pool.map(work, [[files[i] for i in c] for c in chunks])
-            if meanwhile:
-                meanwhile()
-            for chunk, loaded in zip(chunks, parts):
-                for i, (item, stamp) in zip(chunk, loaded):
-                    if cache is not None:
-                        done(i, pickle.loads(item), stamp, item)
-                    else:
-                        done(i, item, stamp)
-                feed()
-                if progress:
-                    progress(len(chunk))
-    feed()
+def load_paths(files: list[str], jobs: int | None = None) -> LoadResult:
+    """Every file's rules and parse errors, in file order, without a cache."""
     total = LoadResult()
-    for r in results:
-        total.extend(r)  # type: ignore[arg-type]
+    for loaded in load_files(files, jobs):
+        total.extend(loaded.result)
     return total

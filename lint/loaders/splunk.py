@@ -1,11 +1,14 @@
 """Splunk security_content detection YAML to NormalizedRule.
 
-The detection's `search` is SPL; spl.py reads its filter stage with the repository's
-macros (security_content layout: <root>/detections/..., <root>/macros/*.yml).
+The detection's `search` is SPL; the spl package reads its filter stage with the repository's
+macros (security_content layout: <root>/detections/..., <root>/macros/*.yml). A detection's
+result depends on those macros too: `macro_folder_print` fingerprints their folder (for the
+cache), and `forget_macro_memos` drops what was remembered about macro folders.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from bisect import bisect_right
@@ -88,6 +91,12 @@ class MacroTable(dict[str, Macro]):
         cls._by_dir[folder] = found
         return found
 
+    @classmethod
+    def forget(cls) -> None:
+        """Forget the tables and folders found so far (macro files may have changed since)."""
+        cls._by_folder.clear()
+        cls._by_dir.clear()
+
 
 def _read_macro(path: str) -> Macro | None:
     # Read with the rules' own bounds: a macro file is as untrusted as a rule (a FIFO,
@@ -103,6 +112,37 @@ def _read_macro(path: str) -> Macro | None:
     args = data.get("arguments") or []
     return Macro(name, tuple(str(a) for a in args) if isinstance(args, list) else (),
                  "" if data.get("definition") is None else str(data["definition"]))
+
+
+_folder_prints: dict[str, str] = {}
+
+
+def macro_folder_print(path: str) -> str:
+    """Fingerprint of the macros folder a Splunk detection is expanded with ('' if none)."""
+    if not path.lower().endswith((".yml", ".yaml")):
+        return ""
+    folder = MacroTable.folder_for(path)
+    if folder is None:
+        return ""
+    fp = _folder_prints.get(folder)
+    if fp is None:
+        h = hashlib.sha1()
+        with os.scandir(folder) as it:
+            for e in sorted(it, key=lambda e: e.name):
+                try:
+                    st = e.stat()
+                except OSError:  # a symlink loop or a file gone meanwhile: fingerprint the link
+                    st = e.stat(follow_symlinks=False)
+                h.update(f"{e.name}/{st.st_size}/{st.st_mtime_ns}".encode())
+        fp = _folder_prints[folder] = h.hexdigest()[:16]
+    return fp
+
+
+def forget_macro_memos() -> None:
+    """Forget what loading remembered about macros (tables, folders, fingerprints): the
+    next detection sees the macro files as they are now."""
+    MacroTable.forget()
+    _folder_prints.clear()
 
 
 # -- log source ------------------------------------------------------------------

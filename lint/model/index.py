@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 from .predicate import IndicatorKey
-from .rule import NormalizedRule
+from .rule import IndexedRule
 
 VENDORS = ("sigma", "elastic", "splunk")
 
@@ -31,8 +31,8 @@ class Usage:
 
 
 class CorpusIndex:
-    def __init__(self, rules: Iterable[NormalizedRule]):
-        self.rules: dict[str, NormalizedRule] = {}
+    def __init__(self, rules: Iterable[IndexedRule]):
+        self.rules: dict[str, IndexedRule] = {}
         for r in rules:
             self.rules[r.key] = r
         self.usage: dict[IndicatorKey, Usage] = {}
@@ -47,7 +47,7 @@ class CorpusIndex:
         for r in self.rules.values():
             self._add(r)
 
-    def add(self, r: NormalizedRule) -> None:
+    def add(self, r: IndexedRule) -> None:
         """Add one rule (a full rule or a snapshot's stub)."""
         self.rules[r.key] = r
         self._add(r)
@@ -63,16 +63,7 @@ class CorpusIndex:
             if key in skip:
                 continue
             self.rules[key] = r
-            for t in r.techniques:
-                self.by_technique[t].add(key)
-            self.by_logsource[r.logsource.key()].add(key)
-            if r.logsource.category:
-                self.by_category[r.logsource.category].add(key)
-            if r.id:
-                self.by_id.setdefault(r.id, key)
-            name = r.extra.get("name")
-            if name:
-                self.by_name.setdefault(str(name), key)
+            self.file_rule(r)
         for k, u in other.usage.items():
             pos, exc = u.positive - skip, u.excluded - skip
             if not pos and not exc:
@@ -109,12 +100,14 @@ class CorpusIndex:
             for name in [n for n, k in table.items() if k == key]:
                 del table[name]
 
-    def _add(self, r: NormalizedRule) -> None:
+    def _add(self, r: IndexedRule) -> None:
         self._reach.clear()
         usage, written, key = self.usage, self.written, r.key
-        # A full rule's uses also fill its positive and excluded keys, which forked
-        # workers then inherit instead of each working them out again.
-        for k, nk, positive in r.indicator_uses():
+        uses = r.indicator_uses()
+        # The rule's key sets from the same walk: forked workers inherit them instead of
+        # each working them out again.
+        r.key_sets(uses)
+        for k, nk, positive in uses:
             u = usage.get(k)
             if u is None:
                 u = usage[k] = Usage(set(), set())
@@ -124,16 +117,21 @@ class CorpusIndex:
                 written[k] = {nk: 1}  # a plain dict: Counter() is slow to create
             else:
                 forms[nk] = forms.get(nk, 0) + 1
+        self.file_rule(r)
+
+    def file_rule(self, r: IndexedRule) -> None:
+        """Enter a rule of `rules` in the lookup tables (by technique, log source, id, name)."""
+        key = r.key
         for t in r.techniques:
-            self.by_technique[t].add(r.key)
-        self.by_logsource[r.logsource.key()].add(r.key)
+            self.by_technique[t].add(key)
+        self.by_logsource[r.logsource.key()].add(key)
         if r.logsource.category:
-            self.by_category[r.logsource.category].add(r.key)
+            self.by_category[r.logsource.category].add(key)
         if r.id:
-            self.by_id.setdefault(r.id, r.key)
+            self.by_id.setdefault(r.id, key)
         name = r.extra.get("name")
         if name:
-            self.by_name.setdefault(str(name), r.key)
+            self.by_name.setdefault(str(name), key)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -171,7 +169,7 @@ class CorpusIndex:
         forms = self.native_forms(key)
         return forms[0] if forms else key
 
-    def same_source(self, rule: NormalizedRule) -> set[str]:
+    def same_source(self, rule: IndexedRule) -> set[str]:
         """Rules reading the same kind of event: the same log-source category on the same
         or an unnamed product (Splunk data models name no OS), else the same label."""
         ls = rule.logsource
@@ -190,7 +188,7 @@ class CorpusIndex:
                 counts[v] = counts.get(v, 0) + 1
         return counts
 
-    def resolve_reference(self, ref: str) -> NormalizedRule | None:
+    def resolve_reference(self, ref: str) -> IndexedRule | None:
         """A correlation's reference (rule id or name) to the rule it names."""
         key = self.by_id.get(ref) or self.by_name.get(ref)
         return self.rules.get(key) if key else None
@@ -224,7 +222,7 @@ class CorpusIndex:
             g.add_edges_from((("rule", k), node, {"polarity": "excluded"}) for k in u.excluded - u.positive)
         return g
 
-    def rules_sharing_indicators(self, rule: NormalizedRule, keys: Iterable[IndicatorKey]) -> Counter:
+    def rules_sharing_indicators(self, rule: IndexedRule, keys: Iterable[IndicatorKey]) -> Counter:
         """Other rules using any of `keys`, with how many they share: the rule's
         neighbours through indicator nodes of the graph, read from the usage table
         (the same edges, without building the graph)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-# Canonical operators (DESIGN.md §3). `fieldref` compares two fields of one event.
+# Canonical operators (docs/json-format.md: a predicate's `op`). `fieldref` compares two fields of one event.
 OPERATORS = (
     "eq", "contains", "starts_with", "ends_with", "wildcard", "regex_match", "cidr",
     "exists", "is_null", "gt", "ge", "lt", "le", "in", "fieldref",

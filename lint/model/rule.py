@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Iterable, Protocol
 
 from .predicate import IndicatorKey, Predicate
 from .tree import Branch, Node, branches, from_compact, polarities, to_compact
@@ -19,6 +19,39 @@ class LogSource:
         """A stable label such as `windows/process_creation` for grouping peers."""
         parts = [self.product, self.category or self.service]
         return "/".join(p for p in parts if p) or "(any)"
+
+
+# (canonical key, as written, positive?) of one value of one reachable predicate.
+IndicatorUse = tuple[IndicatorKey, IndicatorKey, bool]
+
+
+class IndexedRule(Protocol):
+    """What the index, the corpus checks and the reports may read of any corpus rule:
+    a loaded `NormalizedRule`, or a `RuleStub` of a stored index, which has no logic
+    (`has_logic` is False: no predicates, no tree)."""
+
+    key: str
+    id: str
+    title: str
+    vendor: str
+    path: str
+    line: int | None
+    logic_line: int | None
+    techniques: list[str]
+    tactics: list[str]
+    logsource: LogSource
+    kind: str
+    references: list[str]
+    beyond_query: str
+    extra: dict[str, Any]
+    has_logic: bool
+    stored_noise: float | None  # the noise score the stored index kept (None: a loaded rule)
+
+    def positive_keys(self) -> frozenset[IndicatorKey]: ...
+
+    def excluded_keys(self) -> frozenset[IndicatorKey]: ...
+
+    def indicator_uses(self) -> Iterable[IndicatorUse]: ...
 
 
 @dataclass(slots=True)
@@ -44,6 +77,9 @@ class NormalizedRule:
     level: str = ""
     status: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    has_logic: ClassVar[bool] = True
+    stored_noise: ClassVar[float | None] = None
 
     # Derived views, computed once on demand.
     _polarity: dict[int, bool] | None = None
@@ -74,32 +110,32 @@ class NormalizedRule:
             self._branches = branches(self.tree)
         return self._branches
 
-    def _split_keys(self) -> tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]]:
-        if self._keys is None:
-            self.indicator_uses()
-        return self._keys  # type: ignore[return-value]
-
-    def indicator_uses(self) -> list[tuple[IndicatorKey, IndicatorKey, bool]]:
-        """(canonical key, as written, positive?) for every value of every reachable
-        predicate. The index reads this for every rule of the corpus; the positive and
-        excluded keys every check reads come out of the same walk."""
+    def indicator_uses(self) -> list[IndicatorUse]:
+        """(canonical key, as written, positive?) for every value of every reachable predicate."""
         pol = self.polarity
-        uses: list[tuple[IndicatorKey, IndicatorKey, bool]] = []
+        uses: list[IndicatorUse] = []
         for i, p in enumerate(self.predicates):
             positive = pol.get(i)
             if positive is not None:
                 keys = p.keys()
                 uses += [(k, nk, positive) for k, nk in zip(keys, p.native or keys)]
-        if self._keys is None:
-            self._keys = (frozenset(k for k, _, positive in uses if positive),
-                          frozenset(k for k, _, positive in uses if not positive))
         return uses
 
+    def key_sets(self, uses: list[IndicatorUse] | None = None) -> tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]]:
+        """The rule's positive and excluded indicator keys, computed once. A caller that
+        has just read `indicator_uses()` passes them and saves the walk."""
+        if self._keys is None:
+            if uses is None:
+                uses = self.indicator_uses()
+            self._keys = (frozenset(k for k, _, positive in uses if positive),
+                          frozenset(k for k, _, positive in uses if not positive))
+        return self._keys
+
     def positive_keys(self) -> frozenset[IndicatorKey]:
-        return self._split_keys()[0]
+        return self.key_sets()[0]
 
     def excluded_keys(self) -> frozenset[IndicatorKey]:
-        return self._split_keys()[1]
+        return self.key_sets()[1]
 
     def written(self, key: IndicatorKey) -> IndicatorKey:
         """How this rule wrote a canonical indicator (the key itself if it does not use it)."""
@@ -108,3 +144,10 @@ class NormalizedRule:
                 if k == key:
                     return nk
         return key
+
+
+def claim_key(rule: IndexedRule, taken: "set[str] | dict[str, Any]") -> None:
+    """Give the rule a key no other rule of the run holds: rule ids repeat across files
+    (copies, deprecated versions), and the later file's rule takes `id@path`."""
+    while rule.key in taken:
+        rule.key = f"{rule.key}@{rule.path}"

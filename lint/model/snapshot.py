@@ -9,19 +9,20 @@ The same format is the reference index shipped with the package.
 
 from __future__ import annotations
 
-import gc
 import marshal
 from typing import Any, Iterator
 
 from .index import CorpusIndex, Usage
 from .predicate import IndicatorKey
 from .rule import LogSource
+from ..parallel import paused
 
 SNAPSHOT_FORMAT = 2
 
 
 class RuleStub:
-    """What the index and the corpus checks read of a corpus rule, without its logic."""
+    """What the index and the corpus checks read of a corpus rule, without its logic
+    (an `IndexedRule` whose `has_logic` is False)."""
 
     __slots__ = ("key", "id", "title", "vendor", "path", "line", "logic_line", "techniques", "tactics",
                  "logsource", "kind", "references", "extra", "beyond_query", "stored_noise",
@@ -29,6 +30,10 @@ class RuleStub:
 
     predicates: list = []
     tree = None
+    has_logic = False
+
+    def key_sets(self, uses: object = None) -> tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]]:
+        return self.positive_keys(), self.excluded_keys()
 
     def positive_keys(self) -> frozenset[IndicatorKey]:
         if self._positive is None:
@@ -78,7 +83,7 @@ def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[s
             r.key, r.id, r.title, r.vendor, r.path, r.line, r.logic_line, tuple(r.techniques), tuple(r.tactics),
             ls.product, ls.category, ls.service, r.kind, tuple(r.references), str(r.extra.get("name") or ""),
             r.beyond_query, tuple(pos_of[rk]), tuple(exc_of[rk]),
-            noise.get(r.key, getattr(r, "stored_noise", None)),
+            noise.get(r.key, r.stored_noise),
         ))
     doc = {"format": SNAPSHOT_FORMAT, "keys": keys, "rules": rules, "meta": meta or {}}
     return marshal.dumps(doc, 2) if stable else marshal.dumps(doc)
@@ -92,16 +97,12 @@ def load(data: bytes) -> tuple[CorpusIndex, dict[str, Any]]:
         raise ValueError(f"unreadable snapshot: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
         raise ValueError("snapshot of another format")
-    gc_was_on = gc.isenabled()
-    gc.disable()  # hundreds of thousands of new objects and no cycles: collections would only cost
-    try:
-        return _build(doc), doc.get("meta", {})
-    except (KeyError, IndexError, TypeError, ValueError) as e:
-        raise ValueError(f"inconsistent snapshot: {type(e).__name__}") from None
-    finally:
-        gc.freeze()  # the index lives as long as the run: never rescan it
-        if gc_was_on:
-            gc.enable()
+    # Hundreds of thousands of new objects and no cycles, living as long as the run.
+    with paused(keep=True):
+        try:
+            return _build(doc), doc.get("meta", {})
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise ValueError(f"inconsistent snapshot: {type(e).__name__}") from None
 
 
 def _build(doc: dict) -> CorpusIndex:
@@ -127,14 +128,6 @@ def _build(doc: dict) -> CorpusIndex:
         s.kind, s.references, s.beyond_query, s.stored_noise = kind, list(references), beyond, noise
         s.extra = {"name": name} if name else {}
         s._keys, s._pos_ids, s._exc_ids, s._positive, s._excluded = keys, pos_ids, exc_ids, None, None
-        index.rules[key] = s  # type: ignore[assignment]
-        for t in techniques:
-            index.by_technique[t].add(key)
-        index.by_logsource[s.logsource.key()].add(key)
-        if category:
-            index.by_category[category].add(key)
-        if rid:
-            index.by_id.setdefault(rid, key)
-        if name:
-            index.by_name.setdefault(name, key)
+        index.rules[key] = s
+        index.file_rule(s)
     return index

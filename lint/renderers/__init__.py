@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, TextIO
 
-from ..engine import RunResult
+from ..run_result import RunResult
 from . import github, json_out, markdown, sarif, text
 
 Renderer = Callable[[RunResult, TextIO], None]

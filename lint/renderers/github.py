@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from ..engine import RunResult
+from ..run_result import RunResult
 from ..findings import Finding
 from .escape import strip_controls
 

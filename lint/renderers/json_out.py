@@ -1,11 +1,11 @@
-"""`--format json`: the contract of DESIGN.md §4."""
+"""`--format json`: the contract of docs/json-format.md."""
 
 from __future__ import annotations
 
 import json
 from typing import Any, TextIO
 
-from ..engine import RunResult
+from ..run_result import RunResult
 from ..model.rule import NormalizedRule
 from ..model.tree import to_dict
 

@@ -13,7 +13,7 @@ from itertools import groupby
 from typing import TextIO
 
 from ..checks import BY_CODE
-from ..engine import RunResult
+from ..run_result import RunResult
 from ..findings import SEVERITIES, Finding
 from ..model.predicate import plural
 from .escape import md_code, md_text

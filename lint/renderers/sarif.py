@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..checks import CHECKS, Check
-from ..engine import RunResult
+from ..checks.base import unregistered
+from ..run_result import RunResult
 from ..fingerprint import VERSION as FP_VERSION, fingerprints
 from ..findings import Finding
 from .docs import check_markdown
@@ -121,8 +122,7 @@ def sarif_log(run: RunResult, root: str | None = None, describe_root: bool = Tru
     for f in run.findings:  # a finding of a check outside the registry still gets a descriptor
         if f.code not in index:
             index[f.code] = len(checks)
-            checks.append(Check(code=f.code, name=f.name, severity=f.severity, summary=f.name,
-                                what_it_does="", why_it_matters="", example="", use_instead=""))
+            checks.append(unregistered(f.code, f.name, f.severity))
     driver: dict[str, Any] = {
         "name": "rulelint",
         "version": __version__,

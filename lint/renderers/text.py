@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from itertools import groupby
-from typing import TextIO
+from typing import Iterator, TextIO
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..engine import RunResult
+from ..run_result import RunResult
 from ..model.predicate import plural
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -36,39 +36,39 @@ def render(result: RunResult, out: TextIO) -> None:
     con = console_for(out)
     if con.color_system is None and not con.is_terminal:
         _render_plain(result, out)
-        con.print(summary_table(result))
-        return
-    for path, group in groupby(result.findings, key=lambda f: f.path):
-        con.print(Text(inert(path), style="bold underline"))
-        for f in group:
-            loc = f"{f.line}" if f.line else "-"
-            line = Text("  ")
-            line.append(f"{loc:>5} ", style="dim")
-            line.append(f"{f.code} ", style="bold")
-            line.append(f"{f.severity:<7} ", style=STYLE.get(f.severity, ""))
-            line.append(inert(f.message))
-            line.append(f"  [{f.name}]", style="dim")
-            con.print(line)
-            for rel in f.related[:3]:
-                con.print(Text(inert(f"          see {rel.path}:{rel.line or '-'}  {rel.message}"), style="dim"))
-        con.print()
+    else:
+        for parts, styles in _lines(result):
+            if parts:
+                con.print(Text.assemble(*zip(parts, styles)))
+            else:
+                con.print()
     con.print(summary_table(result))
 
 
 def _render_plain(result: RunResult, out: TextIO) -> None:
     """The same lines without styles, written at once: off a terminal and without colour,
     rich would print exactly this, at a cost per line that shows on a whole corpus."""
-    lines: list[str] = []
-    for path, group in groupby(result.findings, key=lambda f: f.path):
-        lines.append(inert(path))
-        for f in group:
-            loc = f"{f.line}" if f.line else "-"
-            lines.append(f"  {loc:>5} {f.code} {f.severity:<7} {inert(f.message)}  [{f.name}]")
-            for rel in f.related[:3]:
-                lines.append(inert(f"          see {rel.path}:{rel.line or '-'}  {rel.message}"))
-        lines.append("")
+    lines = ["".join(parts) for parts, _ in _lines(result)]
     if lines:
         out.write("\n".join(lines) + "\n")
+
+
+_PATH, _RELATED = ("bold underline",), ("dim",)
+
+
+def _lines(result: RunResult) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Each line of the findings as its parts and their styles, the one formatting both
+    writers print: per file its path, its findings with up to three related places each,
+    then a blank line."""
+    for path, group in groupby(result.findings, key=lambda f: f.path):
+        yield (inert(path),), _PATH
+        for f in group:
+            loc = f"{f.line}" if f.line else "-"
+            yield (("  ", f"{loc:>5} ", f"{f.code} ", f"{f.severity:<7} ", inert(f.message), f"  [{f.name}]"),
+                   ("", "dim", "bold", STYLE.get(f.severity, ""), "", "dim"))
+            for rel in f.related[:3]:
+                yield (inert(f"          see {rel.path}:{rel.line or '-'}  {rel.message}"),), _RELATED
+        yield (), ()
 
 
 def summary_table(result: RunResult) -> Table:

@@ -8,36 +8,31 @@ Findings are matched by fingerprint (rulelint.fingerprint), so moved lines are n
 For each changed rule the report lists its indicators with their reach, the exclusions
 its peers use and it lacks (what RL102 computes), and its noise score before and after.
 
-Git is only read: base files are copied out through a temporary index file, so the
-user's working tree, index and refs are never touched. Limitation: an unchanged Splunk
-detection is expanded with today's macros at the base too.
+Git is only read (rulelint.reports.git). Limitation: an unchanged Splunk detection is
+expanded with today's macros at the base too. The renderers (pr_markdown, pr_json) lay
+the report out; this module knows none of them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..checks import Context
+from ..analysis.run_state import Analysis
 from ..checks.rl102_missing_common_exclusion import missing_exclusions
-from ..engine import RunResult, Settings, commonness_for, indicator_index, run
+from ..engine import indicator_index, run
+from ..run_result import RunResult
+from ..settings import Settings
 from ..fingerprint import fingerprints
 from ..findings import Finding, severity_rank
 from ..loaders import RULE_SUFFIXES, SKIP_DIRS, discover
 from ..model.predicate import IndicatorKey
 from ..model.rule import NormalizedRule
-
-STATUSES = {"A": "added", "C": "added", "M": "modified", "T": "modified", "U": "modified",
-            "D": "deleted", "R": "renamed"}
-
-
-class GitError(Exception):
-    """Git could not answer: not a repository, an unknown ref, git missing."""
+from .git import changed_files, materialize, pathspecs, repo_root, resolve, tree_files
 
 
 @dataclass(slots=True)
@@ -96,113 +91,8 @@ class PRReport:
         limit = severity_rank(fail_on)
         return [f for _, f in self.new if severity_rank(f.severity) >= limit]
 
-    def to_dict(self) -> dict[str, Any]:
-        def listed(pairs: list[tuple[str, Finding]]) -> list[dict[str, Any]]:
-            return [{**f.to_dict(), "fingerprint": fp} for fp, f in pairs]
 
-        new_sev = {s: sum(1 for _, f in self.new if f.severity == s) for s in ("error", "warning", "info")}
-        return {
-            "base": self.base,
-            "base_commit": self.base_commit,
-            "paths": self.paths,
-            "summary": {
-                "changed_files": len(self.changes),
-                "changed_rules": len(self.rules),
-                "new_findings": len(self.new),
-                "new_by_severity": new_sev,
-                "fixed_findings": len(self.fixed),
-                "kept_findings": len(self.kept),
-                "removed_with_deleted_rules": len(self.removed),
-                "common_threshold": self.common_threshold,
-            },
-            "changes": [dataclasses.asdict(c) for c in self.changes],
-            "new_findings": listed(self.new),
-            "fixed_findings": listed(self.fixed),
-            "rules": [dataclasses.asdict(r) for r in self.rules],
-        }
-
-
-# --- git ------------------------------------------------------------------------------------
-
-def _git(cwd: str, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, env=env, check=False)
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    if done.returncode != 0:
-        msg = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(done.returncode)}")
-    return done.stdout
-
-
-def repo_root(path: str) -> str:
-    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)) or "."
-    try:
-        return os.path.realpath(_git(folder, "rev-parse", "--show-toplevel").decode().strip())
-    except GitError:
-        raise GitError(f"{path} is not inside a git repository") from None
-
-
-def resolve(root: str, ref: str) -> str:
-    try:
-        return _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
-    except GitError:
-        raise GitError(f"unknown base {ref!r}: no such commit, branch or tag") from None
-
-
-def pathspecs(root: str, paths: list[str]) -> list[str]:
-    """PATHs (relative to the current folder) as paths relative to the repository root."""
-    out = []
-    for p in paths:
-        rel = os.path.relpath(os.path.realpath(p), root)
-        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
-            raise GitError(f"{p} is outside the repository at {root}")
-        out.append(rel.replace(os.sep, "/"))
-    return out
-
-
-def _split_z(data: bytes) -> list[str]:
-    return [s for s in data.decode("utf-8", "surrogateescape").split("\0") if s]
-
-
-def changed_files(root: str, commit: str, specs: list[str]) -> list[Change]:
-    """Files changed between the base commit and the working tree (staged, unstaged and
-    untracked alike), under the pathspecs, renames paired."""
-    fields = _split_z(_git(root, "diff", "--name-status", "-z", "-M", "--no-color", "--no-ext-diff",
-                           commit, "--", *specs))
-    out: list[Change] = []
-    i = 0
-    while i < len(fields):
-        letter = fields[i][0]
-        if letter in "RC":
-            old, new = fields[i + 1], fields[i + 2]
-            out.append(Change("renamed", new, old) if letter == "R" else Change("added", new))
-            i += 3
-        else:
-            out.append(Change(STATUSES.get(letter, "modified"), fields[i + 1]))
-            i += 2
-    for path in _split_z(_git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", *specs)):
-        out.append(Change("added", path))
-    return sorted(out, key=lambda c: c.path)
-
-
-def tree_files(root: str, commit: str) -> list[str]:
-    """Every file of the commit's tree, relative to the repository root."""
-    return _split_z(_git(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", commit))
-
-
-def materialize(root: str, commit: str, names: list[str], dest: str) -> None:
-    """Copy these files of the commit into `dest` (same relative paths), through a
-    temporary index file: checkout filters and line endings apply as in a checkout, and
-    the repository's own index is never written."""
-    if not names:
-        return
-    env = {**os.environ, "GIT_INDEX_FILE": os.path.join(dest, ".rulelint-base-index")}
-    os.makedirs(dest, exist_ok=True)
-    _git(root, "read-tree", commit, env=env)
-    _git(root, "checkout-index", "--force", "-z", "--stdin", f"--prefix={os.path.join(dest, 'tree')}{os.sep}",
-         env=env, stdin="".join(f"{n}\0" for n in names).encode("utf-8", "surrogateescape"))
-
+# --- the files ---------------------------------------------------------------------------
 
 def _under(rel: str, specs: list[str]) -> str | None:
     """The part of `rel` below the first pathspec holding it (None: below none)."""
@@ -240,7 +130,7 @@ def _lint(paths: list[str], targets: list[str], settings: Settings) -> RunResult
     result = run(paths, targets, settings, need_rules=True)
     if result.index is None:  # answered from the cache: so is the corpus index
         index, warnings = indicator_index(paths, settings)
-        result = dataclasses.replace(result, index=index, common=commonness_for(index, settings),
+        result = dataclasses.replace(result, index=index, common=settings.commonness(index),
                                      warnings=result.warnings + warnings)
     return result
 
@@ -320,7 +210,7 @@ def _indicators(rule: NormalizedRule, after: RunResult, before: RunResult | None
 def _exclusions(rule: NormalizedRule, result: RunResult, settings: Settings) -> tuple[int, list[dict[str, Any]]]:
     if result.index is None or result.common is None:
         return 0, []
-    ctx = Context(index=result.index, common=result.common, options=settings.options)
+    ctx = Analysis(index=result.index, common=result.common, options=settings.options)
     group, missing = missing_exclusions(rule, ctx)
     return len(group), [{"field": k.field, "op": k.op, "value": k.value,
                          "written": result.index.display(k).display(), "peers": n} for k, n in missing]
@@ -355,7 +245,7 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
     head_list = discover(head_paths)  # spelled as the user's PATHs, as the cache knows them
     head_files = {_rel(p, top) for p in head_list}
     base_names = set(tree_files(top, commit))
-    changes = [c for c in changed_files(top, commit, specs)
+    changes = [c for c in (Change(*row) for row in changed_files(top, commit, specs))
                if c.path in head_files or (c.base_path() in base_names and discoverable(c.base_path(), specs))]
     with tempfile.TemporaryDirectory(prefix="rulelint-pr-") as tmp:
         tree = os.path.join(tmp, "tree")
@@ -432,17 +322,4 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
     )
 
 
-def render(report: PRReport, fmt: str = "markdown") -> str:
-    """The report as text: `markdown` (a PR comment) or `json`."""
-    if fmt == "json":
-        import json
-
-        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
-    from .pr_markdown import render as markdown
-
-    return markdown(report)
-
-
-FORMATS = ("markdown", "json")
-
-__all__ = ["GitError", "Change", "RuleChange", "PRReport", "build", "render", "changed_files", "materialize", "FORMATS"]
+__all__ = ["Change", "RuleChange", "PRReport", "build", "discoverable"]

@@ -124,7 +124,7 @@ class TechniqueReport:
     corpus_rules: int
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of DESIGN.md §4, with extra keys beside the required ones."""
+        """The JSON contract of docs/json-format.md, with extra keys beside the stable ones."""
         def row(obj: Any) -> dict[str, Any]:
             d = asdict(obj)
             if "key" in d and isinstance(obj.key, tuple):

@@ -16,7 +16,8 @@ from markdown_it import MarkdownIt
 
 from rulelint.cli.main import main
 from rulelint.engine import Settings
-from rulelint.reports.pr import build, discoverable, render
+from rulelint.reports.pr import build, discoverable
+from rulelint.reports.pr_render import render
 
 from ..conftest import REPO, sigma_rule
 

@@ -10,7 +10,9 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from rulelint.engine import RunResult, Settings, run
+from rulelint.engine import run
+from rulelint.run_result import RunResult
+from rulelint.settings import Settings
 from rulelint.findings import Finding, Related
 from rulelint.renderers import RENDERERS
 from rulelint.renderers.escape import ZWJ, html_text, md_code, md_text, strip_controls

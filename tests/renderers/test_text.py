@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from rulelint.engine import RunResult
+from rulelint.run_result import RunResult
 from rulelint.findings import Finding, Related
 from rulelint.renderers import text
 
