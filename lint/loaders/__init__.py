@@ -208,8 +208,8 @@ def load_files(files: list[str], jobs: int | None = None, cache: Cache | None = 
         else:
             result, stamp, blob = next(parsed)
             yield Loaded(path, result, stamp, False, blob)
-    if meanwhile and not len(hits) < len(files):
-        meanwhile()  # nothing to parse: the caller's work still runs once
+    if meanwhile and len(hits) == len(files):
+        meanwhile()  # nothing was parsed: the caller's work still runs once
 
 
 def load_paths(files: list[str], jobs: int | None = None) -> LoadResult:
