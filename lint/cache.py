@@ -185,6 +185,11 @@ class Cache:
         except Exception:
             return None
 
+    def stored(self, path: str) -> Any:
+        """The load result stored for `path`, whether or not the file changed since: what
+        a stored index built from that version holds. KeyError when there is none."""
+        return pickle.loads(self.files[os.path.abspath(path)][1])
+
     def _valid(self, path: str) -> tuple[Stamp, bytes] | None:
         entry = self.files.get(os.path.abspath(path))
         if entry is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from . import reference, suppression
+from .analysis.overlap import facts_of
 from .analysis.run_state import Analysis
 from .cache import Cache, Stamp
 from .checks import Check
@@ -69,7 +70,7 @@ class CorpusBase:
     index: CorpusIndex
     rules: list[NormalizedRule]
     load: LoadResult
-    errors: int
+    errors: dict[str, int]  # load findings per file (absolute path): files that do not load
     reference: str  # the reference index joined to it, described
     from_snapshot: bool
 
@@ -106,10 +107,10 @@ def corpus_index(
         data = cache.snapshot(stored_print)
         if data is not None:
             try:
-                index, meta = snapshot.load(data)
-                return CorpusBase(index, [], LoadResult(), int(meta.get("errors", 0)),
+                index, meta = snapshot.load(data, _stored_rules(cache))
+                return CorpusBase(index, [], LoadResult(), dict(meta.get("errors", {})),
                                   str(meta.get("reference", "")), True)
-            except ValueError as e:
+            except (ValueError, TypeError) as e:
                 warnings.append(f"cache file {cache.snapshot_path} was damaged ({e}) and is rebuilt")
     tick = progress(len(corpus_files), "Loading rules") if progress else None
     # The parent mostly waits while workers parse: it indexes rules as they come in and
@@ -127,18 +128,45 @@ def corpus_index(
             ref_index, meta = ref[0]
             reference.merge(index, ref_index)
             ref_label = reference.describe(meta)
+    errors = _errors_by_file(load)
     if cache:
         # The index holds today's content of every corpus file: key it so.
         corpus_key = corpus_print(settings, cache, corpus_files)
         if corpus_key:  # the corpus alone, before any target replaces a rule
             def store() -> None:
                 cache.store_snapshot(corpus_key, snapshot.dump(
-                    index, None, {"errors": len(load.findings), "reference": ref_label}))
+                    index, None, {"errors": errors, "reference": ref_label}, facts=facts_of))
             if later is not None:
                 later.append(store)
             else:
                 store()
-    return CorpusBase(index, load.rules, load, len(load.findings), ref_label, False)
+    return CorpusBase(index, load.rules, load, errors, ref_label, False)
+
+
+def _errors_by_file(load: LoadResult) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in load.findings:
+        p = os.path.abspath(f.path)
+        out[p] = out.get(p, 0) + 1
+    return out
+
+
+def _stored_rules(cache: Cache) -> snapshot.Resolver:
+    """Loads a stored index's rules from the per-file cache, the version the index was
+    built from (the corpus print that chose the index vouches for every file's entry)."""
+    files: dict[str, list[NormalizedRule]] = {}
+
+    def resolve(path: str, place: int) -> NormalizedRule:
+        rules = files.get(path)
+        if rules is None:
+            try:
+                rules = files[path] = cache.stored(path).rules
+            except Exception as e:  # the entry went missing or does not load: nothing to answer with
+                raise RuntimeError(f"the cache lost {path}, which its stored index holds ({e}); "
+                                   "run again with --no-cache") from None
+        return rules[place]
+
+    return resolve
 
 
 def indicator_index(paths: list[str], settings: Settings,
@@ -203,7 +231,8 @@ def run(
     if cache:
         later.append(cache.save)
     index, corpus_rules, corpus_load = base.index, base.rules, base.load
-    corpus_errors, ref_label, from_snapshot = base.errors, base.reference, base.from_snapshot
+    ref_label, from_snapshot = base.reference, base.from_snapshot
+    corpus_errors = sum(base.errors.values())
     judged_noise: dict[str, float] = {}
     if targets:
         # Against a stored index, the cache keeps the targets' old version: it is what
@@ -214,6 +243,12 @@ def run(
         target_paths = {os.path.abspath(p) for p in target_files}
         replace_in_index(index, judged, target_paths)
         nfiles = len(target_paths)
+        if from_snapshot:
+            # The stored index may hold an older version of targets inside the corpus: a
+            # fresh load counts what their current version yields.
+            now = _errors_by_file(target_load)
+            corpus_errors = sum(n for p, n in base.errors.items() if p not in target_paths) + sum(
+                n for p, n in now.items() if p in {os.path.abspath(c) for c in corpus_files})
     else:
         judged, load_findings = corpus_rules, corpus_load.findings
         corpus_errors, nfiles = 0, len(corpus_files)

@@ -386,14 +386,21 @@ def test_targets_against_stored_index_equal_no_cache(corpus, cache_dir, tmp_path
     assert loads == [] and stable(again) == stable(uncached)
 
 
-def test_stored_index_holds_stubs_with_the_corpus_figures(corpus, cache_dir):
+def test_stored_index_holds_lazy_rules_with_the_corpus_figures(corpus, cache_dir):
     settings = Settings(cache_dir=str(cache_dir), jobs=1)
     full = run([str(corpus)], settings=settings)
     target = corpus.parent / "target.yml"
     target.write_text(cmd_rule(7))
     from_index = run([str(corpus)], [str(target)], settings=settings)
-    assert {type(r).__name__ for k, r in from_index.index.rules.items() if k != from_index.targets[0].key} \
-        == {"RuleStub"}
+    stored = [r for k, r in from_index.index.rules.items() if k != from_index.targets[0].key]
+    assert {type(r).__name__ for r in stored} == {"LazyRule"}
+    # Judging one rule reads the logic of few corpus rules; what it reads is the loaded rule.
+    loaded = {r.key for r in stored if r._full is not None}
+    assert len(loaded) < len(stored)
+    fresh = {r.key: r for r in full.corpus}
+    for r in stored:
+        assert r.predicates == fresh[r.key].predicates and r.level == fresh[r.key].level
+        assert r.positive_keys() == fresh[r.key].positive_keys()
     reference = run([str(corpus)], [str(target)], settings=Settings(jobs=1))
     assert [f.to_dict() for f in from_index.findings] == [f.to_dict() for f in reference.findings]
     assert from_index.noise == reference.noise

@@ -12,7 +12,7 @@ workers only look results up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey
@@ -59,6 +59,38 @@ def eligible(rule: Any) -> bool:
     return not (aggregate or sequence)
 
 
+class OverlapFacts(NamedTuple):
+    """What candidate generation reads of a corpus rule, all derived from its logic: a
+    stored index keeps them (`LazyRule.overlap_facts`), so pairs are ruled out without
+    loading the rules they name."""
+
+    eligible: bool
+    fields: tuple[str, ...]  # `_tested_fields`
+    covers_all: bool
+    # Per AND-branch: the fields on which `_plausible` needs a positive indicator of the
+    # narrower rule (a broader branch testing a field the narrower rule has no value on
+    # cannot contain it).
+    branch_fields: tuple[tuple[str, ...], ...]
+
+
+def facts_of(rule: Any) -> OverlapFacts:
+    stored = getattr(rule, "overlap_facts", None)
+    if stored is not None:
+        return OverlapFacts(*stored)
+    if not eligible(rule):
+        return OverlapFacts(False, (), False, ())
+    preds = rule.predicates
+    per_branch = tuple(
+        tuple(sorted({preds[i].field for i in b.positive if _needs_value(preds[i])}))
+        for b in rule.branch_view()[0])
+    return OverlapFacts(True, tuple(sorted(_tested_fields(rule))), covers_all(rule), per_branch)
+
+
+def _needs_value(q: Any) -> bool:
+    """A test `_plausible` holds against the narrower rule's values (not skipped there)."""
+    return not (q.notes or q.op in ("exists", "fieldref") or _logsource_pred(q))
+
+
 def covers_all(rule: NormalizedRule) -> bool:
     """Whether the rule's predicates say all it requires of an event, so that it may be
     the broader rule of a pair. A Splunk search aggregated by `stats` (not `tstats`)
@@ -85,13 +117,14 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
     each rule's logic view (the run keeps them)."""
     judged_keys = {r.key for r in judged}
     result = Overlap()
-    live = {k for k, r in index.rules.items() if eligible(r)}
+    facts = {k: facts_of(r) for k, r in index.rules.items()}
+    live = {k for k, f in facts.items() if f.eligible}
     every = judged_keys >= live
     # Rules testing each field positively: a narrower rule tests every field of the
     # broader branch it falls in.
     with_field: dict[str, set[str]] = {}
     for k in live:
-        for f in _tested_fields(index.rules[k]):
+        for f in facts[k].fields:
             with_field.setdefault(f, set()).add(k)
     # Directed candidates (narrower, broader) -> the broader rule's anchored branches.
     candidates: dict[tuple[str, str], list[int]] = {}
@@ -109,7 +142,7 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
                 others |= with_field.get(f, set())
             others.discard(r.key)
             for o in others:
-                candidates.setdefault((r.key, o), list(range(len(index.rules[o].branch_view()[0]))))
+                candidates.setdefault((r.key, o), list(range(len(facts[o].branch_fields))))
     for y in broad_side:
         for b, need, users in _anchors(y, index):
             found = users & live
@@ -131,14 +164,21 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
             verdicts[pair] = rule_implies(vx, vy, skip_fields(vx, vy)[1])
         return verdicts[pair]
 
+    held: dict[str, frozenset[str]] = {}  # per narrower rule: fields it holds a positive value on
     for (x_key, y_key), anchored in sorted(candidates.items()):
         x, y = index.rules[x_key], index.rules[y_key]
-        if (x.id and x.id == y.id) or x.beyond_query != y.beyond_query or not covers_all(y):
+        fy = facts[y_key]
+        if (x.id and x.id == y.id) or x.beyond_query != y.beyond_query or not fy.covers_all:
             continue
         if not compatible_sources(x.logsource, y.logsource):
             continue
-        if anchored and not any(_plausible(x, y, b, keys_by_field) for b in anchored):
-            continue
+        if anchored:
+            fx = held.get(x_key)
+            if fx is None:
+                fx = held[x_key] = frozenset(k.field for k in x.positive_keys())
+            anchored = [b for b in anchored if all(_held(f, fx) for f in fy.branch_fields[b])]
+            if not any(_plausible(x, y, b, keys_by_field) for b in anchored):
+                continue
         x_in_y = inside(x, y)
         if not x_in_y:
             continue
@@ -188,6 +228,12 @@ def _plausible(x: NormalizedRule, y: NormalizedRule, branch: int, memo: dict[str
         if q.op in _STRING_OPS and not any(v.casefold() in mine for v in q.values):
             return False
     return True
+
+
+def _held(field: str, fields: frozenset[str]) -> bool:
+    """Whether a rule with positive values on `fields` has one `_plausible` can read for
+    a test on `field` (its own, or a path field naming it)."""
+    return field in fields or any(f in fields for f in path_fields(field))
 
 
 def _tested_fields(rule: NormalizedRule) -> set[str]:

@@ -108,13 +108,6 @@ def cmd_explain(argv: list[str]) -> int:
     except ValueError as e:
         print(f"rulelint: {path} cannot be loaded: {e}", file=sys.stderr)
         return 2
-    # A correlation is scored from the rules it names: from a stored index they are known only
-    # by summary, so load them as the lint run has them.
-    for r in [r for r in rules if r.kind == "correlation"]:
-        for ref in r.references:
-            target = index.resolve_reference(ref)
-            if target is not None and not target.has_logic and os.path.isfile(target.path):
-                judged_rules(index, target.path)
     common = settings.commonness(index)
     results = [(r, explain(r, common)) for r in rules]
     if args.format == "json":

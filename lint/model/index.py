@@ -92,6 +92,15 @@ class CorpusIndex:
                 u.excluded.discard(key)
                 if not u.positive and not u.excluded:
                     del self.usage[k]
+        if r.has_logic:  # the written forms it counted (a reference summary's are merged in its corpus's)
+            for k, nk, _ in r.indicator_uses():
+                forms = self.written.get(k)
+                if forms is not None and nk in forms:
+                    forms[nk] -= 1
+                    if forms[nk] <= 0:
+                        del forms[nk]
+                    if not forms:
+                        del self.written[k]
         for t in r.techniques:
             self.by_technique.get(t, set()).discard(key)
         self.by_logsource.get(r.logsource.key(), set()).discard(key)
@@ -119,8 +128,9 @@ class CorpusIndex:
                 forms[nk] = forms.get(nk, 0) + 1
         self.file_rule(r)
 
-    def file_rule(self, r: IndexedRule) -> None:
-        """Enter a rule of `rules` in the lookup tables (by technique, log source, id, name)."""
+    def file_rule(self, r: IndexedRule, name: str | None = None) -> None:
+        """Enter a rule of `rules` in the lookup tables (by technique, log source, id, name);
+        `name` when the caller has it at hand (a stored summary reads its rule's otherwise)."""
         key = r.key
         for t in r.techniques:
             self.by_technique[t].add(key)
@@ -129,7 +139,8 @@ class CorpusIndex:
             self.by_category[r.logsource.category].add(key)
         if r.id:
             self.by_id.setdefault(r.id, key)
-        name = r.extra.get("name")
+        if name is None:
+            name = r.extra.get("name")
         if name:
             self.by_name.setdefault(str(name), key)
 

@@ -1,20 +1,26 @@
 """A corpus index without the corpus: rule summaries and indicator keys, not rule text.
 
-Judging one changed rule needs the corpus only through its index: reach per
+Judging one changed rule needs most of the corpus only through its index: reach per
 indicator, and for peers each rule's log source, techniques and indicator keys.
 `dump` writes that with marshal (plain tuples and ints load far faster than
-pickled objects) and `load` rebuilds a CorpusIndex whose rules are `RuleStub`s.
-The same format is the reference index shipped with the package.
+pickled objects) and `load` rebuilds a CorpusIndex of rule summaries.
+
+Two kinds of summary come back. The reference index shipped with the package holds
+`RuleStub`s: its rules have no logic anywhere. A stored index of the user's own
+corpus records where each rule came from (its file and place in it), and `load`
+given a `resolve` function makes `LazyRule`s: a check that reads a peer's logic
+gets the very rule a fresh load gives, from the per-file cache, so an answer
+never depends on which path the run took.
 """
 
 from __future__ import annotations
 
 import marshal
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .index import CorpusIndex, Usage
 from .predicate import IndicatorKey
-from .rule import LogSource
+from .rule import IndicatorUse, LogSource, NormalizedRule
 from ..parallel import paused
 
 SNAPSHOT_FORMAT = 2
@@ -52,10 +58,43 @@ class RuleStub:
             yield k, k, False
 
 
+# (file path, place among the rules that file yields) -> the loaded rule.
+Resolver = Callable[[str, int], NormalizedRule]
+
+
+class LazyRule(RuleStub):
+    """A corpus rule of a stored index whose logic is loaded when first read: the
+    summary answers what the index needs, everything else is the loaded rule's."""
+
+    __slots__ = ("_origin", "_resolve", "_full", "overlap_facts")
+    has_logic = True
+
+    def full(self) -> NormalizedRule:
+        if self._full is None:
+            rule = self._resolve(self.path, self._origin)
+            rule.key = self.key  # the key this run gave it (ids repeat across files)
+            self._full = rule
+        return self._full
+
+    predicates = property(lambda self: self.full().predicates)  # type: ignore[assignment]
+    tree = property(lambda self: self.full().tree)  # type: ignore[assignment]
+    extra = property(lambda self: self.full().extra)  # type: ignore[assignment]
+
+    def indicator_uses(self) -> list[IndicatorUse]:  # type: ignore[override]
+        return self.full().indicator_uses()
+
+    def __getattr__(self, name: str) -> Any:  # level, status, branch_view(), ...
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.full(), name)
+
+
 def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[str, Any] | None = None,
-         stable: bool = False) -> bytes:
+         stable: bool = False, facts: Callable[[Any], tuple] | None = None) -> bytes:
     """The snapshot bytes. `stable` gives the same bytes for the same content (marshal
-    format 2 has no back-references, whose use depends on object identity)."""
+    format 2 has no back-references, whose use depends on object identity). `facts`
+    derives, per loaded rule, what the overlap analysis reads of it, kept so that a
+    `LazyRule` answers without loading its logic."""
     rule_keys = list(index.rules)
     rule_id = {k: i for i, k in enumerate(rule_keys)}.__getitem__
     # Each rule's key ids, read off the usage table (the same pairs as its
@@ -75,6 +114,18 @@ def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[s
         keys.append((*k, tuple(sorted(map(rule_id, u.positive))), tuple(sorted(map(rule_id, u.excluded))),
                      forms.get(k, 0), written))
     noise = noise or {}
+    # Where each loaded rule came from: its place among its file's rules, which arrive
+    # together and in order (-1: a summary already, of the reference).
+    origins: list[int] = []
+    seen_in: dict[str, int] = {}
+    for rk in rule_keys:
+        r = index.rules[rk]
+        if r.has_logic:
+            n = seen_in.get(r.path, 0)
+            seen_in[r.path] = n + 1
+            origins.append(n)
+        else:
+            origins.append(-1)
     rules = []
     for rk in rule_keys:
         r = index.rules[rk]
@@ -86,11 +137,16 @@ def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[s
             noise.get(r.key, r.stored_noise),
         ))
     doc = {"format": SNAPSHOT_FORMAT, "keys": keys, "rules": rules, "meta": meta or {}}
+    if any(n >= 0 for n in origins):
+        doc["origins"] = origins
+        if facts is not None:
+            doc["facts"] = [tuple(facts(index.rules[rk])) if n >= 0 else None for rk, n in zip(rule_keys, origins)]
     return marshal.dumps(doc, 2) if stable else marshal.dumps(doc)
 
 
-def load(data: bytes) -> tuple[CorpusIndex, dict[str, Any]]:
-    """The index a snapshot holds, and its metadata. Raises ValueError on a bad snapshot."""
+def load(data: bytes, resolve: Resolver | None = None) -> tuple[CorpusIndex, dict[str, Any]]:
+    """The index a snapshot holds, and its metadata. Raises ValueError on a bad snapshot.
+    With `resolve`, rules the snapshot knows the origin of come back as `LazyRule`s."""
     try:
         doc = marshal.loads(data)
     except (EOFError, ValueError, TypeError) as e:
@@ -100,12 +156,12 @@ def load(data: bytes) -> tuple[CorpusIndex, dict[str, Any]]:
     # Hundreds of thousands of new objects and no cycles, living as long as the run.
     with paused(keep=True):
         try:
-            return _build(doc), doc.get("meta", {})
+            return _build(doc, resolve), doc.get("meta", {})
         except (KeyError, IndexError, TypeError, ValueError) as e:
             raise ValueError(f"inconsistent snapshot: {type(e).__name__}") from None
 
 
-def _build(doc: dict) -> CorpusIndex:
+def _build(doc: dict, resolve: Resolver | None) -> CorpusIndex:
     make = tuple.__new__
     index = CorpusIndex([])
     keys: list[IndicatorKey] = []
@@ -119,15 +175,21 @@ def _build(doc: dict) -> CorpusIndex:
         if own:
             w[k] = own
         written[k] = w
-    for (key, rid, title, vendor, path, line, logic_line, techniques, tactics, product, category, service,
-         kind, references, name, beyond, pos_ids, exc_ids, noise) in doc["rules"]:
-        s = RuleStub()
+    origins = doc.get("origins") if resolve is not None else None
+    facts = doc.get("facts") or [None] * len(doc["rules"])
+    for n, (key, rid, title, vendor, path, line, logic_line, techniques, tactics, product, category, service,
+            kind, references, name, beyond, pos_ids, exc_ids, noise) in enumerate(doc["rules"]):
+        if origins is not None and origins[n] >= 0:
+            s = LazyRule()
+            s._origin, s._resolve, s._full, s.overlap_facts = origins[n], resolve, None, facts[n]
+        else:
+            s = RuleStub()
+            s.extra = {"name": name} if name else {}
         s.key, s.id, s.title, s.vendor, s.path, s.line, s.logic_line = key, rid, title, vendor, path, line, logic_line
         s.techniques, s.tactics = list(techniques), list(tactics)
         s.logsource = LogSource(product, category, service)
         s.kind, s.references, s.beyond_query, s.stored_noise = kind, list(references), beyond, noise
-        s.extra = {"name": name} if name else {}
         s._keys, s._pos_ids, s._exc_ids, s._positive, s._excluded = keys, pos_ids, exc_ids, None, None
         index.rules[key] = s
-        index.file_rule(s)
+        index.file_rule(s, name)
     return index
