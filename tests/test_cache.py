@@ -504,6 +504,75 @@ def test_unwritable_cache_folder_warns_and_lints(corpus, tmp_path, capsys):
     assert "cannot write the cache" in err
 
 
+def test_cache_of_another_rulelint_version_is_left_alone(corpus, cache_dir, capsys, monkeypatch):
+    """Files another version wrote carry its code fingerprint in their names: this version
+    neither reads nor removes them, and answers as without a cache."""
+    _, expected, _ = lint_json(capsys, corpus, "--no-cache")
+    monkeypatch.setattr(cache_mod, "code_fingerprint", lambda: "an-older-version")
+    lint_json(capsys, corpus, "--cache-dir", cache_dir)
+    older = sorted(p.name for p in cache_dir.rglob("*.*"))
+    monkeypatch.undo()
+    code, doc, err = lint_json(capsys, corpus, "--cache-dir", cache_dir)
+    assert stable(doc) == stable(expected) and "warning" not in err
+    assert set(older) <= {p.name for p in cache_dir.rglob("*.*")}
+
+
+@pytest.mark.parametrize("errno_name", ["EROFS", "EACCES", "ENOSPC"])
+def test_cache_that_cannot_be_written_warns_and_answers_right(errno_name, corpus, cache_dir, capsys, monkeypatch):
+    """A read-only folder (root ignores modes, so the failure is injected where the cache
+    writes) or a full disk: the run warns once per problem and gives the uncached answer;
+    no temporary file is left; a warm cache in such a folder is still read."""
+    import errno
+
+    _, expected, _ = lint_json(capsys, corpus, "--no-cache")
+    real = cache_mod.tempfile.mkstemp
+
+    def failing(*args, **kwargs):
+        raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+
+    monkeypatch.setattr(cache_mod.tempfile, "mkstemp", failing)
+    code, doc, err = lint_json(capsys, corpus, "--cache-dir", cache_dir)
+    assert stable(doc) == stable(expected)
+    assert "cannot write the cache" in err and os.strerror(getattr(errno, errno_name)) in err
+    assert not [p for p in cache_dir.rglob("*") if p.name.startswith(".tmp-")]
+
+    monkeypatch.setattr(cache_mod.tempfile, "mkstemp", real)
+    lint_json(capsys, corpus, "--cache-dir", cache_dir)  # now stored
+    monkeypatch.setattr(cache_mod.tempfile, "mkstemp", failing)
+    target = corpus / "sigma" / "cmd_noisy.yml"
+    for args in ([corpus], [corpus, "--target", target]):
+        _, fresh, _ = lint_json(capsys, *args, "--no-cache")
+        _, warm, err = lint_json(capsys, *args, "--cache-dir", cache_dir)
+        assert stable(warm) == stable(fresh), args
+
+
+def test_disk_full_midway_through_a_write_leaves_no_partial_file(corpus, cache_dir, capsys, monkeypatch):
+    _, expected, _ = lint_json(capsys, corpus, "--no-cache")
+    real_fdopen = cache_mod.os.fdopen
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            self.fh.write(data[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache_mod.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    _, doc, err = lint_json(capsys, corpus, "--cache-dir", cache_dir)
+    assert stable(doc) == stable(expected) and "No space left on device" in err
+    assert not [p for p in cache_dir.rglob("*") if p.is_file() and p.name != ".gitignore"]
+    monkeypatch.undo()
+    _, again, err = lint_json(capsys, corpus, "--cache-dir", cache_dir)
+    assert stable(again) == stable(expected) and "warning" not in err
+
+
 # -- 6. several processes at once on one cache ---------------------------------------------
 
 def generated_corpus(root: Path, n: int = 60) -> Path:

@@ -173,7 +173,7 @@ def value_implies(op_a: str, va: str, op_b: str, vb: str) -> bool:
         if op_b in _STRING_OPS:
             return value_passes(va, op_b, vb)
         if op_b == "wildcard":
-            return _pattern(vb).fullmatch(va) is not None
+            return glob_match(vb, va)
         if op_b == "cidr":
             net, addr = _network(vb), _network(va)
             return net is not None and addr is not None and addr.version == net.version and addr.subnet_of(net)
@@ -252,9 +252,9 @@ def _values_meet(op_a: str, va: str, op_b: str, vb: str) -> bool:
     if op_a in _STRING_OPS and op_b in _STRING_OPS or "cidr" in (op_a, op_b):
         return could_overlap(op_a, va, op_b, vb)
     if op_b == "wildcard" and op_a == "eq":
-        return _pattern(vb).fullmatch(va) is not None
+        return glob_match(vb, va)
     if op_a == "wildcard" and op_b == "eq":
-        return _pattern(va).fullmatch(vb) is not None
+        return glob_match(va, vb)
     if op_a in _RANGE_OPS or op_b in _RANGE_OPS:
         return _ranges_meet(op_a, va, op_b, vb)
     return True
@@ -346,11 +346,38 @@ def _pattern_parts(pattern: str) -> list[str | None]:
 
 
 @lru_cache(maxsize=4096)
-def _pattern(pattern: str) -> re.Pattern:
-    out = []
+def _segments(pattern: str) -> tuple[tuple[re.Pattern, int], ...]:
+    """The pattern cut at its `*`s: per piece between them a regex of literal text and
+    `?`s, and the fixed length every match of it has."""
+    pieces: list[list[str | None]] = [[]]
     for p in _pattern_parts(pattern):
-        out.append(".*" if p is None else "." if p == "\0?" else re.escape(p))
-    return re.compile("".join(out), re.DOTALL)
+        if p is None:
+            pieces.append([])
+        else:
+            pieces[-1].append(p)
+    return tuple((re.compile("".join("." if p == "\0?" else re.escape(p) for p in piece), re.DOTALL),
+                  sum(1 if p == "\0?" else len(p) for p in piece)) for piece in pieces)
+
+
+def glob_match(pattern: str, text: str) -> bool:
+    """Whether the wildcard pattern matches the whole text. The first and last pieces
+    are fixed at the ends and those between `*`s placed leftmost in order, which is
+    exact for `*` (any run of characters) and costs about len(text) per piece; a regex
+    with one `.*` per star backtracks polynomially on crafted values."""
+    pieces = _segments(pattern)
+    if len(pieces) == 1:
+        return pieces[0][0].fullmatch(text) is not None
+    (first, n_first), *middle, (last, n_last) = pieces
+    pos, tail = n_first, len(text) - n_last
+    if tail < pos or not first.fullmatch(text, 0, pos) or not last.fullmatch(text, tail):
+        return False
+    for piece, n in middle:
+        if n:
+            m = piece.search(text, pos, tail)
+            if m is None:
+                return False
+            pos = m.end()
+    return True
 
 
 @lru_cache(maxsize=4096)

@@ -11,6 +11,8 @@ workers only look results up.
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
@@ -18,6 +20,7 @@ from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey
 from ..model.rule import LogSource, NormalizedRule
 from ..model.fields import name_field
+from .bounds import Bounds, OverBudget, RuleSize, size_of
 from .implication import Atom, path_fields
 from .logic_view import LOGSOURCE_EVENT_TYPES, LOGSOURCE_FIELDS, LogicView, rule_implies, skip_fields, traits
 # With fewer judged rules than this, candidates are gathered from the judged rules'
@@ -45,6 +48,9 @@ class Overlap:
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     subsumed: dict[str, list[Subsumer]] = field(default_factory=dict)
     pairs_tested: int = 0
+    # Per judged rule: comparisons left out because a bound was reached, and why.
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    compared: Counter = field(default_factory=Counter)  # per rule: pairs that reached the costly steps
 
 
 def eligible(rule: Any) -> bool:
@@ -71,6 +77,7 @@ class OverlapFacts(NamedTuple):
     # narrower rule (a broader branch testing a field the narrower rule has no value on
     # cannot contain it).
     branch_fields: tuple[tuple[str, ...], ...]
+    size: RuleSize = (0, 0, 0)  # what the bounds judge (bounds.size_of)
 
 
 def facts_of(rule: Any) -> OverlapFacts:
@@ -83,7 +90,7 @@ def facts_of(rule: Any) -> OverlapFacts:
     per_branch = tuple(
         tuple(sorted({preds[i].field for i in b.positive if _needs_value(preds[i])}))
         for b in rule.branch_view()[0])
-    return OverlapFacts(True, tuple(sorted(_tested_fields(rule))), covers_all(rule), per_branch)
+    return OverlapFacts(True, tuple(sorted(_tested_fields(rule))), covers_all(rule), per_branch, size_of(rule))
 
 
 def _needs_value(q: Any) -> bool:
@@ -112,13 +119,20 @@ def later(a: NormalizedRule, b: NormalizedRule) -> bool:
 
 
 def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
-                  view: Callable[[NormalizedRule], LogicView]) -> Overlap:
+                  view: Callable[[NormalizedRule], LogicView], bounds: Bounds = Bounds()) -> Overlap:
     """Duplicates and subsumptions of the judged rules among the corpus's; `view` gives
     each rule's logic view (the run keeps them)."""
     judged_keys = {r.key for r in judged}
     result = Overlap()
     facts = {k: facts_of(r) for k, r in index.rules.items()}
-    live = {k for k, f in facts.items() if f.eligible}
+    live = set()
+    for k, f in facts.items():
+        if f.eligible:
+            why = bounds.too_large(f.size)
+            if not why:
+                live.add(k)
+            elif k in judged_keys:
+                result.skipped.setdefault(k, []).append(why)
     every = judged_keys >= live
     # Rules testing each field positively: a narrower rule tests every field of the
     # broader branch it falls in.
@@ -165,6 +179,8 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
         return verdicts[pair]
 
     held: dict[str, frozenset[str]] = {}  # per narrower rule: fields it holds a positive value on
+    compared = result.compared
+    past: dict[str, int] = {}  # per judged rule: pairs left out past max_rule_pairs
     for (x_key, y_key), anchored in sorted(candidates.items()):
         x, y = index.rules[x_key], index.rules[y_key]
         fy = facts[y_key]
@@ -172,12 +188,30 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
             continue
         if not compatible_sources(x.logsource, y.logsource):
             continue
+        # The costly steps start here: each rule takes part in at most max_rule_pairs of them
+        # (pairs in key order, so the same ones whatever the run).
+        if compared[x_key] >= bounds.max_rule_pairs or compared[y_key] >= bounds.max_rule_pairs:
+            for k in (x_key, y_key):
+                if k in judged_keys and compared[k] >= bounds.max_rule_pairs:
+                    past[k] = past.get(k, 0) + 1
+            continue
+        compared[x_key] += 1
+        compared[y_key] += 1
         if anchored:
             fx = held.get(x_key)
             if fx is None:
                 fx = held[x_key] = frozenset(k.field for k in x.positive_keys())
             anchored = [b for b in anchored if all(_held(f, fx) for f in fy.branch_fields[b])]
-            if not any(_plausible(x, y, b, keys_by_field) for b in anchored):
+            work = [bounds.max_pair_work]
+            try:
+                if not any(_plausible(x, y, b, keys_by_field, work) for b in anchored):
+                    continue
+            except OverBudget:
+                for a, b in ((x, y), (y, x)):
+                    if a.key in judged_keys:
+                        result.skipped.setdefault(a.key, []).append(
+                            f"its comparison with {b.title!r} ({os.path.basename(b.path)}) would take over "
+                            f"{bounds.max_pair_work:,} character comparisons (option max_pair_work)")
                 continue
         x_in_y = inside(x, y)
         if not x_in_y:
@@ -188,6 +222,10 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
         elif x.key in judged_keys and not x.beyond_query:
             # A narrower filter changes what a new-terms or threshold rule counts: no subsumption.
             result.subsumed.setdefault(x.key, []).append(Subsumer(y.key, x_in_y))
+    for k, n in past.items():
+        result.skipped.setdefault(k, []).append(
+            f"it was compared with {compared[k]:,} rules sharing its indicators and {n:,} more were left out, "
+            f"past the bound of {bounds.max_rule_pairs:,} comparisons per rule (option max_rule_pairs)")
     for table in (result.duplicates, result.subsumed):
         for key, found in table.items():
             found.sort(key=lambda o: _order(index.rules[o if isinstance(o, str) else o.key]))
@@ -197,7 +235,9 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
 _STRING_OPS = frozenset(("eq", "contains", "starts_with", "ends_with"))
 
 
-def _plausible(x: NormalizedRule, y: NormalizedRule, branch: int, memo: dict[str, dict[str, str]]) -> bool:
+def _plausible(x: NormalizedRule, y: NormalizedRule, branch: int, memo: dict[str, dict[str, str]],
+               work: list[int]) -> bool:
+    # `work`: the pair's remaining budget of character comparisons (OverBudget past it).
     """Before building views: every test of the broader rule's branch has, on its field,
     a positive indicator of `x` equal to it or, for string tests, holding its value (an
     implied string test contains the implying one's value; case folded: a necessary
@@ -225,8 +265,12 @@ def _plausible(x: NormalizedRule, y: NormalizedRule, branch: int, memo: dict[str
             mine += "\0" + by.get(f, "")
         if not mine:
             return False
-        if q.op in _STRING_OPS and not any(v.casefold() in mine for v in q.values):
-            return False
+        if q.op in _STRING_OPS:
+            work[0] -= len(q.values) * len(mine)
+            if work[0] < 0:
+                raise OverBudget
+            if not any(v.casefold() in mine for v in q.values):
+                return False
     return True
 
 

@@ -20,6 +20,7 @@ from .commonness import Commonness
 from .dead_logic import DeadLogic, find_dead_logic
 from .exclusions import ExclusionOptions
 from .logic_view import LogicView
+from .bounds import Bounds
 from .overlap import Overlap, build_overlap
 from .peers import PeerSets, peer_keys
 
@@ -100,12 +101,17 @@ class Analysis:
     def prepare_overlap(self, judged: list[NormalizedRule]) -> Overlap:
         """The overlap of every judged rule with the corpus, computed once per run."""
         if self.overlap is None:
-            self.overlap = build_overlap(judged, self.index, self.logic_view)
+            self.overlap = build_overlap(judged, self.index, self.logic_view, self.bounds())
         return self.overlap
 
     def overlap_of(self, rule: NormalizedRule) -> Overlap:
         """The prepared overlap; without one (a check run on its own), this rule's alone."""
-        return self.overlap if self.overlap is not None else build_overlap([rule], self.index, self.logic_view)
+        return self.overlap if self.overlap is not None else build_overlap([rule], self.index, self.logic_view,
+                                                                            self.bounds())
+
+    def bounds(self) -> Bounds:
+        """The bounds on pairwise work: analysis-skipped's options."""
+        return Bounds.from_options(self.options.get("analysis-skipped", {}))
 
     def rare_positive(self, max_reach: int) -> dict[IndicatorKey, set[str]]:
         """Indicators two to `max_reach + 1` rules select on, with those rules."""

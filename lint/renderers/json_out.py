@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from typing import Any, Iterable, TextIO
 
 from ..run_result import RunResult
 from ..model.rule import NormalizedRule
@@ -42,6 +42,17 @@ def document(result: RunResult) -> dict[str, Any]:
 
 
 def render(result: RunResult, out: TextIO) -> None:
-    # dumps (not dump) takes the C encoder: several times faster on a big corpus.
-    out.write(json.dumps(document(result), ensure_ascii=False))
-    out.write("\n")
+    """The same text as `json.dumps(document(result))`, written one rule and one finding at
+    a time: the whole document of a 100,000-rule corpus held at once (dicts, then one
+    string) would cost gigabytes. dumps (not dump) takes the C encoder."""
+    def items(key: str, dicts: Iterable[dict[str, Any]], first: bool = False) -> None:
+        out.write(("{" if first else ", ") + json.dumps(key) + ": [")
+        for i, d in enumerate(dicts):
+            if i:
+                out.write(", ")
+            out.write(json.dumps(d, ensure_ascii=False))
+        out.write("]")
+
+    items("rules", (rule_dict(r, result.noise.get(r.key)) for r in result.targets), first=True)
+    items("findings", (f.to_dict() for f in result.findings))
+    out.write(', "summary": ' + json.dumps(result.summary(), ensure_ascii=False) + "}\n")

@@ -112,6 +112,10 @@ CASES: list[Case] = [
         "sel", "    sel:\n" + "".join(f"        F{i}: v\n" for i in range(MAX_DETECTION_ITEMS + 1))))),
     Case("sigma_100k_values.yml", "load", "", _text(sigma(
         "sel", "    sel:\n        CommandLine|contains:\n" + "".join(f"            - 'v{i}'\n" for i in range(100_000))))),
+    # One value just inside the file size limit: alone it loads quickly; beside the 100,000-value
+    # rule it once made the overlap analysis scan 5 MB per value (hours). RL004 now names both.
+    Case("sigma_5mb_value.yml", "load", "", _text(sigma(
+        "sel", "    sel:\n        CommandLine|contains: '" + "v" * (MAX_FILE_BYTES - 400) + "'\n"))),
     Case("sigma_unknown_modifier.yml", "error", "containz", _text(sigma("sel", "    sel:\n        Image|containz: a\n"))),
     Case("sigma_undefined_identifier.yml", "error", "nowhere", _text(sigma("sel and not nowhere"))),
     Case("kql_parens_10k.toml", "error", "nests", _text(elastic("(" * N + "a:b" + ")" * N))),
