@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from ..model.index import CorpusIndex
 from ..model.predicate import IndicatorKey
 from ..model.rule import LogSource, NormalizedRule
+from ..model.tree import to_compact
 from ..model.fields import name_field
 from .bounds import Bounds, OverBudget, RuleSize, size_of
 from .implication import Atom, path_fields
@@ -140,48 +141,69 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
     for k in live:
         for f in facts[k].fields:
             with_field.setdefault(f, set()).add(k)
-    # Directed candidates (narrower, broader) -> the broader rule's anchored branches.
-    candidates: dict[tuple[str, str], list[int]] = {}
+    # Directed candidates (narrower, broader) with the broader rule's anchored branches,
+    # made one broader rule at a time: all pairs of a large corpus held at once (tens of
+    # millions at 100,000 rules) would cost gigabytes.
+    targeted: dict[str, dict[str, list[int]]] = {}  # broader -> narrower -> branches
     if len(judged) >= TARGET_MODE_LIMIT:
-        broad_side: Any = (index.rules[k] for k in sorted(live))
+        broad_keys = live
     else:
         # Few judged rules: each may be the narrower (its keys lead to broader rules) or
         # the broader one (its anchors lead to narrower rules).
         # As the narrower rule, any rule testing one of its fields is a candidate, kept
         # if one of its branches is plausible (operator semantics without a shared key).
-        broad_side = [r for r in judged if r.key in live]
-        for r in broad_side:
+        broad_keys = {r.key for r in judged if r.key in live}
+        for k in sorted(broad_keys):
             others: set[str] = set()
-            for f in _tested_fields(r):
+            for f in _tested_fields(index.rules[k]):
                 others |= with_field.get(f, set())
-            others.discard(r.key)
+            others.discard(k)
             for o in others:
-                candidates.setdefault((r.key, o), list(range(len(facts[o].branch_fields))))
-    for y in broad_side:
-        for b, need, users in _anchors(y, index):
-            found = users & live
-            for f in need:
-                if not found:
-                    break
-                found &= with_field.get(f, set())
-            for x_key in found:
-                if x_key != y.key and (every or x_key in judged_keys or y.key in judged_keys):
-                    candidates.setdefault((x_key, y.key), []).append(b)
+                targeted.setdefault(o, {})[k] = list(range(len(facts[o].branch_fields)))
+
+    def candidates() -> Iterator[tuple[tuple[str, str], list[int]]]:
+        for y_key in sorted(broad_keys | targeted.keys()):
+            found_for = {x: list(bs) for x, bs in targeted.pop(y_key, {}).items()}
+            if y_key in broad_keys:
+                for b, need, users in _anchors(index.rules[y_key], index):
+                    found = users & live
+                    for f in need:
+                        if not found:
+                            break
+                        found &= with_field.get(f, set())
+                    for x_key in found:
+                        if x_key != y_key and (every or x_key in judged_keys or y_key in judged_keys):
+                            found_for.setdefault(x_key, []).append(b)
+            for x_key in sorted(found_for):
+                yield (x_key, y_key), found_for[x_key]
+
     keys_by_field: dict[str, dict[str, list[IndicatorKey]]] = {}
-    verdicts: dict[tuple[str, str], list[tuple[int, int]] | None] = {}
+    verdicts: dict[tuple[tuple, tuple], list[tuple[int, int]] | None] = {}
+
+    sigs: dict[str, tuple] = {}
+
+    def sig(r: NormalizedRule) -> tuple:
+        """What the rule's logic view is made of: rules with the same signature (copies, the
+        same logic under another id) have the same view, so one verdict serves them all."""
+        found = sigs.get(r.key)
+        if found is None:
+            found = sigs[r.key] = (tuple(view(r).atoms), tuple(p.native_field or p.field for p in r.predicates),
+                                   to_compact(r.tree))
+        return found
 
     def inside(x: NormalizedRule, y: NormalizedRule) -> list[tuple[int, int]] | None:
-        pair = (x.key, y.key)
-        if pair not in verdicts:
+        pair = (sig(x), sig(y))
+        found = verdicts.get(pair, False)
+        if found is False:
             vx, vy = view(x), view(y)
             result.pairs_tested += 1
-            verdicts[pair] = rule_implies(vx, vy, skip_fields(vx, vy)[1])
-        return verdicts[pair]
+            found = verdicts[pair] = rule_implies(vx, vy, skip_fields(vx, vy)[1])
+        return found
 
     held: dict[str, frozenset[str]] = {}  # per narrower rule: fields it holds a positive value on
     compared = result.compared
     past: dict[str, int] = {}  # per judged rule: pairs left out past max_rule_pairs
-    for (x_key, y_key), anchored in sorted(candidates.items()):
+    for (x_key, y_key), anchored in candidates():
         x, y = index.rules[x_key], index.rules[y_key]
         fy = facts[y_key]
         if (x.id and x.id == y.id) or x.beyond_query != y.beyond_query or not fy.covers_all:
@@ -189,7 +211,7 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
         if not compatible_sources(x.logsource, y.logsource):
             continue
         # The costly steps start here: each rule takes part in at most max_rule_pairs of them
-        # (pairs in key order, so the same ones whatever the run).
+        # (pairs in key order of the broader rule, then the narrower: the same whatever the run).
         if compared[x_key] >= bounds.max_rule_pairs or compared[y_key] >= bounds.max_rule_pairs:
             for k in (x_key, y_key):
                 if k in judged_keys and compared[k] >= bounds.max_rule_pairs:
