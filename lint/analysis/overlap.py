@@ -161,9 +161,11 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
             for o in others:
                 targeted.setdefault(o, {})[k] = list(range(len(facts[o].branch_fields)))
 
-    def candidates() -> Iterator[tuple[tuple[str, str], list[int]]]:
+    def candidates() -> Iterator[tuple[tuple[str, str], list[int], bool]]:
+        """((narrower, broader), anchored branches, whether only anchors proposed the pair)."""
         for y_key in sorted(broad_keys | targeted.keys()):
-            found_for = {x: list(bs) for x, bs in targeted.pop(y_key, {}).items()}
+            chosen = targeted.pop(y_key, {})
+            found_for = {x: list(bs) for x, bs in chosen.items()}
             if y_key in broad_keys:
                 for b, need, users in _anchors(index.rules[y_key], index):
                     found = users & live
@@ -175,7 +177,7 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
                         if x_key != y_key and (every or x_key in judged_keys or y_key in judged_keys):
                             found_for.setdefault(x_key, []).append(b)
             for x_key in sorted(found_for):
-                yield (x_key, y_key), found_for[x_key]
+                yield (x_key, y_key), found_for[x_key], x_key not in chosen
 
     keys_by_field: dict[str, dict[str, list[IndicatorKey]]] = {}
     verdicts: dict[tuple[tuple, tuple], list[tuple[int, int]] | None] = {}
@@ -203,27 +205,33 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
     held: dict[str, frozenset[str]] = {}  # per narrower rule: fields it holds a positive value on
     compared = result.compared
     past: dict[str, int] = {}  # per judged rule: pairs left out past max_rule_pairs
-    for (x_key, y_key), anchored in candidates():
+    for (x_key, y_key), anchored, by_anchor in candidates():
         x, y = index.rules[x_key], index.rules[y_key]
         fy = facts[y_key]
         if (x.id and x.id == y.id) or x.beyond_query != y.beyond_query or not fy.covers_all:
             continue
         if not compatible_sources(x.logsource, y.logsource):
             continue
-        # The costly steps start here: each rule takes part in at most max_rule_pairs of them
-        # (pairs in key order of the broader rule, then the narrower: the same whatever the run).
-        if compared[x_key] >= bounds.max_rule_pairs or compared[y_key] >= bounds.max_rule_pairs:
-            for k in (x_key, y_key):
-                if k in judged_keys and compared[k] >= bounds.max_rule_pairs:
-                    past[k] = past.get(k, 0) + 1
-            continue
-        compared[x_key] += 1
-        compared[y_key] += 1
         if anchored:
             fx = held.get(x_key)
             if fx is None:
                 fx = held[x_key] = frozenset(k.field for k in x.positive_keys())
             anchored = [b for b in anchored if all(_held(f, fx) for f in fy.branch_fields[b])]
+            if not anchored:
+                continue
+        # The costly steps start here: each rule takes part in at most max_rule_pairs of them
+        # through anchors (pairs in key order of the broader rule, then the narrower: the same
+        # whatever the run). A few judged rules (pre-commit) meet every rule testing their
+        # fields: that work is bounded by the corpus size, not by its near-copies.
+        if by_anchor:
+            if compared[x_key] >= bounds.max_rule_pairs or compared[y_key] >= bounds.max_rule_pairs:
+                for k in (x_key, y_key):
+                    if k in judged_keys and compared[k] >= bounds.max_rule_pairs:
+                        past[k] = past.get(k, 0) + 1
+                continue
+            compared[x_key] += 1
+            compared[y_key] += 1
+        if anchored:
             work = [bounds.max_pair_work]
             try:
                 if not any(_plausible(x, y, b, keys_by_field, work) for b in anchored):

@@ -92,9 +92,10 @@ class LazyRule(RuleStub):
 def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[str, Any] | None = None,
          stable: bool = False, facts: Callable[[Any], tuple] | None = None) -> bytes:
     """The snapshot bytes. `stable` gives the same bytes for the same content (marshal
-    format 2 has no back-references, whose use depends on object identity). `facts`
-    derives, per loaded rule, what the overlap analysis reads of it, kept so that a
-    `LazyRule` answers without loading its logic."""
+    format 2 has no back-references, whose use depends on object identity). With
+    `facts` (a cache's index of the user's corpus), each loaded rule's origin is kept,
+    and what the overlap analysis reads of it, so that a `LazyRule` loads its logic
+    only when a check reads it."""
     rule_keys = list(index.rules)
     rule_id = {k: i for i, k in enumerate(rule_keys)}.__getitem__
     # Each rule's key ids, read off the usage table (the same pairs as its
@@ -137,10 +138,9 @@ def dump(index: CorpusIndex, noise: dict[str, float] | None = None, meta: dict[s
             noise.get(r.key, r.stored_noise),
         ))
     doc = {"format": SNAPSHOT_FORMAT, "keys": keys, "rules": rules, "meta": meta or {}}
-    if any(n >= 0 for n in origins):
+    if facts is not None and any(n >= 0 for n in origins):  # a cache's index (the reference keeps summaries)
         doc["origins"] = origins
-        if facts is not None:
-            doc["facts"] = [tuple(facts(index.rules[rk])) if n >= 0 else None for rk, n in zip(rule_keys, origins)]
+        doc["facts"] = [tuple(facts(index.rules[rk])) if n >= 0 else None for rk, n in zip(rule_keys, origins)]
     return marshal.dumps(doc, 2) if stable else marshal.dumps(doc)
 
 
