@@ -53,6 +53,15 @@ def event_of(rule: NormalizedRule) -> str:
     return ls.category or ls.service or "(unspecified)"
 
 
+SAMPLE_CHARS = 100  # a sample value is a hint; a pasted 40,000-character payload would bury the table
+
+
+def sample_text(value: str) -> str:
+    """A sample value as the tables show it: long values cut, saying how long they are."""
+    if len(value) <= SAMPLE_CHARS:
+        return value
+    return f"{value[:SAMPLE_CHARS]}... ({len(value):,} characters)"
+
 @dataclass
 class FieldRow:
     field: str  # as most rules here write it

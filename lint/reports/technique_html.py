@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..renderers.escape import html_text as esc
-from .technique import VENDORS, TechniqueReport, tactic_label
+from .technique import VENDORS, TechniqueReport, sample_text, tactic_label
 from .technique_markdown import INTRO_EXCLUSIONS, INTRO_FIELDS, INTRO_INDICATORS, VENDOR_LABEL, title
 
 # Colour per operator, fixed so the bars read the same on every page.
@@ -155,7 +155,7 @@ def render(report: TechniqueReport) -> str:
              "<th>Sample values</th><th>Also written as</th></tr></thead><tbody>")
     for f in report.fields:
         how = esc(", ".join(f"{op} {n}" for op, n in f.ops.items())) + _op_bar(f.ops)
-        samples = ", ".join(f"<code>{esc(v)}</code>" for v in f.samples if v != "")
+        samples = ", ".join(f"<code>{esc(sample_text(v))}</code>" for v in f.samples if v != "")
         h.append("<tr>" + _cell(f"<code>{esc(f.field)}</code>", f.field, raw=True)
                  + _cell(_rule_links(f.rule_keys, anchors, titles, str(f.rules)), f.rules, "num", raw=True)
                  + _cell(how, sum(f.ops.values()), raw=True) + _cell(samples, ", ".join(f.samples), raw=True)
@@ -169,7 +169,7 @@ def render(report: TechniqueReport) -> str:
              '<th class="num">Rules (here)</th><th class="num">Corpus reach</th></tr></thead><tbody>')
     for i in report.indicators:
         h.append("<tr>" + _cell(f"<code>{esc(i.field)}</code>", i.field, raw=True) + _cell(i.op)
-                 + _cell(_rule_links(i.rule_keys, anchors, titles, f"<code>{esc(i.value)}</code>"), i.value, raw=True)
+                 + _cell(_rule_links(i.rule_keys, anchors, titles, f"<code>{esc(sample_text(i.value))}</code>"), i.value, raw=True)
                  + _cell(str(i.rules_here), i.rules_here, "num")
                  + _cell("" if i.specific else f"{i.corpus_reach:,}", i.corpus_reach, "num") + "</tr>")
     h.append("</tbody></table>")
@@ -179,7 +179,7 @@ def render(report: TechniqueReport) -> str:
              '<th class="num">Rules excluding</th></tr></thead><tbody>')
     for e in report.exclusions:
         h.append("<tr>" + _cell(f"<code>{esc(e.field)}</code>", e.field, raw=True) + _cell(e.op)
-                 + _cell(_rule_links(e.rule_keys, anchors, titles, f"<code>{esc(e.value)}</code>"), e.value, raw=True)
+                 + _cell(_rule_links(e.rule_keys, anchors, titles, f"<code>{esc(sample_text(e.value))}</code>"), e.value, raw=True)
                  + _cell(str(e.rules_excluding), e.rules_excluding, "num") + "</tr>")
     if not report.exclusions:
         h.append('<tr><td colspan="4" class="muted">No rule under this technique excludes anything.</td></tr>')

@@ -7,7 +7,7 @@ the only tags are the `<details>` this module writes.
 from __future__ import annotations
 
 from ..renderers.escape import md_code as _code, md_text
-from .technique import VENDORS, TechniqueReport, tactic_label
+from .technique import VENDORS, TechniqueReport, sample_text, tactic_label
 
 VENDOR_LABEL = {"sigma": "Sigma", "elastic": "Elastic", "splunk": "Splunk"}
 
@@ -36,7 +36,7 @@ def _ops(ops: dict[str, int]) -> str:
 
 
 def _samples(values: list[str]) -> str:
-    return ", ".join(md_code(v) for v in values if v != "")
+    return ", ".join(md_code(sample_text(v)) for v in values if v != "")
 
 
 def render(report: TechniqueReport) -> str:
@@ -73,12 +73,12 @@ def render(report: TechniqueReport) -> str:
             "| Field | Kind | Value | Rules (here) | Corpus reach |", "|---|---|---|---:|---:|"]
     for i in report.indicators:
         reach = "" if i.specific else f"{i.corpus_reach:,}"
-        out.append(f"| {md_code(i.field)} | {md_text(i.op)} | {md_code(i.value)} | {i.rules_here} | {reach} |")
+        out.append(f"| {md_code(i.field)} | {md_text(i.op)} | {md_code(sample_text(i.value))} | {i.rules_here} | {reach} |")
 
     out += ["", f"### Exclusions ({report.exclusions_total} distinct)", "", INTRO_EXCLUSIONS, "",
             "| Field | Kind | Value | Rules excluding |", "|---|---|---|---:|"]
     for e in report.exclusions:
-        out.append(f"| {md_code(e.field)} | {md_text(e.op)} | {md_code(e.value)} | {e.rules_excluding} |")
+        out.append(f"| {md_code(e.field)} | {md_text(e.op)} | {md_code(sample_text(e.value))} | {e.rules_excluding} |")
     if not report.exclusions:
         out.append("| | | *no rule under this technique excludes anything* | |")
 
