@@ -247,8 +247,9 @@ def run(
             # The stored index may hold an older version of targets inside the corpus: a
             # fresh load counts what their current version yields.
             now = _errors_by_file(target_load)
+            in_corpus = {os.path.abspath(c) for c in corpus_files}
             corpus_errors = sum(n for p, n in base.errors.items() if p not in target_paths) + sum(
-                n for p, n in now.items() if p in {os.path.abspath(c) for c in corpus_files})
+                n for p, n in now.items() if p in in_corpus)
     else:
         judged, load_findings = corpus_rules, corpus_load.findings
         corpus_errors, nfiles = 0, len(corpus_files)

@@ -246,7 +246,7 @@ def build_overlap(judged: list[NormalizedRule], index: CorpusIndex,
         x_in_y = inside(x, y)
         if not x_in_y:
             continue
-        if covers_all(x) and inside(y, x):
+        if facts[x_key].covers_all and inside(y, x):
             if x.key in judged_keys and (y.key not in judged_keys or later(x, y)):
                 result.duplicates.setdefault(x.key, []).append(y.key)
         elif x.key in judged_keys and not x.beyond_query:

@@ -33,18 +33,11 @@ def rule_dict(rule: NormalizedRule, noise: float | None) -> dict[str, Any]:
     }
 
 
-def document(result: RunResult) -> dict[str, Any]:
-    return {
-        "rules": [rule_dict(r, result.noise.get(r.key)) for r in result.targets],
-        "findings": [f.to_dict() for f in result.findings],
-        "summary": result.summary(),
-    }
-
-
 def render(result: RunResult, out: TextIO) -> None:
-    """The same text as `json.dumps(document(result))`, written one rule and one finding at
-    a time: the whole document of a 100,000-rule corpus held at once (dicts, then one
-    string) would cost gigabytes. dumps (not dump) takes the C encoder."""
+    """{"rules": [...], "findings": [...], "summary": {...}} as one `json.dumps` of it would
+    write it, but one rule and one finding at a time: the whole document of a 100,000-rule
+    corpus held at once (dicts, then one string) would cost gigabytes. dumps (not dump)
+    takes the C encoder."""
     def items(key: str, dicts: Iterable[dict[str, Any]], first: bool = False) -> None:
         out.write(("{" if first else ", ") + json.dumps(key) + ": [")
         for i, d in enumerate(dicts):
