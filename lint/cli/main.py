@@ -280,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     handlers = {"indicators": cmd_indicators, "rule": cmd_rule, "rules": cmd_rules,
                 "hook": lambda rest: cmd_lint(rest, hook=True), "index": cmd_index,
-                "report": _lazy("report", "cmd_report"), "explain": _lazy("explain", "cmd_explain")}
+                "report": _lazy("report", "cmd_report"), "explain": _lazy("explain", "cmd_explain"),
+                "replay": _lazy("replay", "cmd_replay"), "test": _lazy("replay", "cmd_test")}
     try:
         # `rulelint rules` in a SigmaHQ checkout means its `rules/` folder, not the sub-command.
         if argv and argv[0] in handlers and not os.path.isdir(argv[0]):

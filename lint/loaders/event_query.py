@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..model.predicate import QMARK, STAR, PatternPart
+from ..model.rule import Step
 from ..model.tree import And, Leaf, Node, Not, Or
 from .query import PredicateSink, QueryError, group
 
@@ -119,7 +120,9 @@ def parse_eql(text: str, sink: PredicateSink) -> tuple[Node | None, str]:
         raise QueryError("EQL query nests too deeply", 0, "deep nesting") from None
     builder = _Builder(eql.ast, sink, walker.insensitive, text)
     try:
-        return builder.query(root.first), builder.event_type
+        node = builder.query(root.first)
+        sink.steps, sink.maxspan = tuple(builder.steps), builder.maxspan
+        return node, builder.event_type
     except RecursionError:
         raise QueryError("EQL query nests too deeply", 0, "deep nesting") from None
 
@@ -154,13 +157,21 @@ class _Builder:
     def __init__(self, ast: Any, sink: PredicateSink, insensitive: set[int], text: str) -> None:
         self.ast, self.sink, self.insensitive, self.text = ast, sink, insensitive, text
         self.event_type = ""
+        self.steps: list[Step] = []  # what replay needs to join a sequence's events
+        self.maxspan: float | None = None
 
     def query(self, q: Any) -> Node | None:
         ast = self.ast
         if isinstance(q, (ast.Sequence, ast.Join, ast.Sample)):
+            span = getattr(q, "max_span", None)
+            if span is not None and hasattr(span, "as_milliseconds"):
+                self.maxspan = span.as_milliseconds() / 1000.0
             steps: list[Node] = []
             for n, sub in enumerate(q.queries, 1):
                 first = len(self.sink.predicates)
+                negated = bool((getattr(sub, "data", None) or {}).get("is_negated"))
+                self.steps.append(Step(sub.query.event_type, tuple(str(j) for j in getattr(sub, "join_values", ()) or ()),
+                                       negated))
                 node = self.event(sub.query)
                 if node is None:
                     continue
@@ -171,6 +182,7 @@ class _Builder:
                 steps.append(Not(node) if (getattr(sub, "data", None) or {}).get("is_negated") else node)
             return And(steps) if steps else None
         if isinstance(q, ast.EventQuery):
+            self.steps.append(Step(q.event_type))
             return self.event(q)
         return None
 

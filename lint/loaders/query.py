@@ -44,6 +44,8 @@ class PredicateSink:
         self.text = text
         self.base_line = base_line
         self.predicates: list[Predicate] = []
+        self.steps: tuple = ()  # EQL: the query's steps (rulelint.model.rule.Step)
+        self.maxspan: float | None = None
         self._newlines: list[int] | None = None  # built on first use: one pass, not one per predicate
         self._end = 0
 

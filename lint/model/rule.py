@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Protocol
+from typing import Any, ClassVar, Iterable, NamedTuple, Protocol
 
 from .predicate import IndicatorKey, Predicate
 from .tree import Branch, Node, branches, from_compact, polarities, to_compact
+
+
+class Step(NamedTuple):
+    """One step of an EQL sequence (or the one event of a plain EQL query): its event
+    category, the fields that join it to the other steps, and whether it must be missing."""
+
+    event_type: str
+    by: tuple[str, ...] = ()
+    negated: bool = False
 
 
 @dataclass(slots=True)
@@ -73,6 +82,10 @@ class NormalizedRule:
     # What decides beyond the query's filter ("new_terms on user.name", "threshold"):
     # such a rule fires on far fewer events than its predicates alone match.
     beyond_query: str = ""
+    # EQL: the steps (one for a plain query; its predicates carry `stepN` notes when more)
+    # and a sequence's time window in seconds.
+    steps: tuple[Step, ...] = ()
+    maxspan: float | None = None
     # Metadata kept for display only; analysis must never read these (noise_score contract).
     level: str = ""
     status: str = ""
@@ -87,7 +100,7 @@ class NormalizedRule:
     _keys: tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]] | None = None
 
     _STATE = ("key", "id", "title", "vendor", "path", "line", "logic_line", "techniques", "tactics",
-              "logsource", "predicates", "kind", "references", "beyond_query", "level", "status", "extra")
+              "logsource", "predicates", "kind", "references", "beyond_query", "steps", "maxspan", "level", "status", "extra")
 
     def __getstate__(self) -> tuple:
         return (tuple(getattr(self, n) for n in self._STATE), to_compact(self.tree))
