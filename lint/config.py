@@ -18,7 +18,7 @@ from .checks import finding_matches, lookup, token_known
 from .findings import SEVERITIES, Finding
 
 CONFIG_NAMES = (".rulelint.toml", "pyproject.toml")  # in order of precedence within one folder
-LIST_KEYS = ("corpus", "select", "ignore")
+LIST_KEYS = ("corpus", "select", "ignore", "baseline")
 STR_KEYS = ("fail-on", "reference", "cache-dir")
 TABLE_KEYS = ("options", "per-path-ignores", "per-rule-ignores")
 KNOWN_KEYS = LIST_KEYS + STR_KEYS + TABLE_KEYS
@@ -31,6 +31,7 @@ class ConfigError(Exception):
 @dataclass
 class Config:
     corpus: list[str] = field(default_factory=list)  # absolute, normalized
+    baseline: list[str] = field(default_factory=list)  # event files of ordinary activity; absolute, normalized
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     fail_on: str | None = None
@@ -203,6 +204,7 @@ class _Parser:
         for key in ("select", "ignore"):
             self.check_tokens("", key, getattr(cfg, key))
         cfg.corpus = [os.path.normpath(os.path.join(self.root, p)) for p in cfg.corpus]
+        cfg.baseline = [os.path.normpath(os.path.join(self.root, p)) for p in cfg.baseline]
         for key in STR_KEYS:
             if key in values:
                 if isinstance(values[key], str):

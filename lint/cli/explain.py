@@ -32,6 +32,9 @@ def explain_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="the corpus (default: `corpus` of the configuration)")
     p.add_argument("--config", metavar="FILE", default=None)
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--baseline", nargs="+", metavar="FILE_OR_DIR", default=None,
+                   help="event files of ordinary activity the rule is replayed over (default: `baseline` of the "
+                        "configuration); measured hits outrank the estimate")
     _common(p)
     _reference_args(p)
     return p
@@ -110,15 +113,39 @@ def cmd_explain(argv: list[str]) -> int:
         return 2
     common = settings.commonness(index)
     results = [(r, explain(r, common)) for r in rules]
+    baseline = args.baseline or (config.baseline if config else [])
+    measured = {}
+    if baseline:
+        from ..replay.baseline import evidence
+
+        measured = evidence(rules, baseline, settings.cache_dir, settings.jobs)
     if args.format == "json":
-        json.dump({"rules": [{"key": r.key, "id": r.id, "title": r.title, "vendor": r.vendor, "path": r.path,
-                              "noise_score": b.score, "breakdown": b.to_dict()} for r, b in results]},
-                  sys.stdout, indent=1)
+        docs = []
+        for r, b in results:
+            doc = {"key": r.key, "id": r.id, "title": r.title, "vendor": r.vendor, "path": r.path,
+                   "noise_score": b.score, "breakdown": b.to_dict()}
+            m = measured.get(r.key)
+            if m is not None:
+                doc["baseline"] = {"hits": m.hits, "scope_events": m.scope_events, "events": m.events,
+                                   "measured_score": round(m.rate_score(), 3), "weight": round(m.weight(), 3)}
+                doc["noise_score"] = m.combine(b.score)
+            docs.append(doc)
+        json.dump({"rules": docs}, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
         for r, b in results:
             render_text(r, b, sys.stdout)
+            if baseline:
+                _render_measured(r, b.score, measured.get(r.key), sys.stdout)
     return 0
+
+
+def _render_measured(rule: NormalizedRule, estimate: float, m, out: TextIO) -> None:
+    if m is None:
+        out.write("baseline: the rule cannot be judged on single events, so the estimate stands\n")
+        return
+    out.write(f"baseline: {m.describe()}: measured {_num(m.rate_score())}, weight {_num(m.weight())} against "
+              f"the estimate {_num(estimate)}: noise score {_num(m.combine(estimate))}\n")
 
 
 def _num(x: float) -> str:

@@ -17,8 +17,9 @@ def replay_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rulelint replay",
                                 description="Run every rule under PATH over recorded events and count what fires.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders")
-    p.add_argument("--events", nargs="+", required=True, metavar="FILE_OR_DIR",
-                   help="event files (JSON, NDJSON, EVTX, zip of JSON) or folders of them")
+    p.add_argument("--events", action="append", required=True, metavar="FILE_OR_DIR",
+                   help="event files (JSON, NDJSON, EVTX, zip of JSON) or folders of them; "
+                        "`--events A B PATH` reads A and B as events and PATH, the first folder with rules, as rules")
     p.add_argument("--format", choices=("text", "json", "markdown", "html"), default="text")
     p.add_argument("--output", "-o", metavar="FILE", default=None, help="write here instead of standard output")
     p.add_argument("--top", type=int, default=None, help="rules shown in text, Markdown and HTML (default 30/50/100)")
@@ -28,8 +29,36 @@ def replay_parser() -> argparse.ArgumentParser:
     return p
 
 
+def split_events(argv: list[str]) -> list[str]:
+    """`--events A B RULES...` as argparse reads it: `--events A --events B RULES...`. After
+    `--events`, a name is an event source until the first folder that holds rules (or a
+    rule file); from there on, names are rule paths."""
+    from ..loaders import RULE_SUFFIXES, discover
+
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a != "--events":
+            out.append(a)
+            i += 1
+            continue
+        i += 1
+        first = True
+        while i < len(argv) and not argv[i].startswith("-"):
+            name = argv[i]
+            is_rules = not first and (name.lower().endswith(RULE_SUFFIXES) if not os.path.isdir(name)
+                                      else bool(discover([name])))
+            if is_rules:
+                break
+            out += ["--events", name]
+            first = False
+            i += 1
+    return out
+
+
 def cmd_replay(argv: list[str]) -> int:
-    args = replay_parser().parse_args(argv)
+    args = replay_parser().parse_args(split_events(argv))
     if _missing(args.paths + args.events):
         return 2
     from ..replay.render import RENDERERS

@@ -28,12 +28,15 @@ def _parser(prog: str, many: bool) -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="DIR" if many else "FILE", required=many,
                    help="the folder for the pages" if many else "write here instead of stdout")
     p.add_argument("--limit", type=int, default=50, help="rows per table (default 50)")
+    p.add_argument("--baseline", nargs="+", metavar="FILE_OR_DIR", default=None,
+                   help="event files of ordinary activity: each rule's hits on them join its noise score "
+                        "and show as 'hits in baseline'")
     _common(p)
     _reference_args(p)
     return p
 
 
-def _load(args: argparse.Namespace) -> tuple[CorpusBase, dict[str, float]] | None:
+def _load(args: argparse.Namespace) -> tuple[CorpusBase, dict[str, float], dict[str, int]] | None:
     if _missing(args.paths):
         return None
     ref = _reference(args)
@@ -53,7 +56,16 @@ def _load(args: argparse.Namespace) -> tuple[CorpusBase, dict[str, float]] | Non
 
     common = settings.commonness(base.index)
     noise = {r.key: noise_score(r, common) for r in base.rules if r.techniques}
-    return base, noise
+    hits: dict[str, int] = {}
+    if args.baseline:
+        from ..replay.baseline import evidence
+
+        measured = evidence([r for r in base.rules if r.techniques and r.has_logic], args.baseline,
+                            settings.cache_dir, settings.jobs)
+        for key, m in measured.items():
+            hits[key] = m.hits
+            noise[key] = m.combine(noise[key])  # measured hits outrank the estimate
+    return base, noise, hits
 
 
 def cmd_report_technique(argv: list[str]) -> int:
@@ -68,8 +80,8 @@ def cmd_report_technique(argv: list[str]) -> int:
     loaded = _load(args)
     if loaded is None:
         return 2
-    base, noise = loaded
-    report = tech.build(t, base.rules, base.index, noise, limit=args.limit)
+    base, noise, hits = loaded
+    report = tech.build(t, base.rules, base.index, noise, limit=args.limit, baseline=hits if args.baseline else None)
     if not report.rule_list:
         print(f"rulelint: warning: no rule under {', '.join(args.paths)} is tagged {t}", file=sys.stderr)
     with _output(args.output) as out:
@@ -85,11 +97,11 @@ def cmd_report_techniques(argv: list[str]) -> int:
     loaded = _load(args)
     if loaded is None:
         return 2
-    base, noise = loaded
+    base, noise, hits = loaded
     os.makedirs(args.output, exist_ok=True)
     reports = []
     for t, rules in sorted(tech.techniques_in(base.rules).items()):
-        report = tech.build(t, rules, base.index, noise, limit=args.limit)
+        report = tech.build(t, rules, base.index, noise, limit=args.limit, baseline=hits if args.baseline else None)
         reports.append(report)
         with open(os.path.join(args.output, page_name(t, args.format)), "w", encoding="utf-8") as fh:
             fh.write(RENDER[args.format](report))

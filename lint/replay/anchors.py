@@ -108,14 +108,16 @@ class CandidateIndex:
         for field, needles in substrings.items():
             auto = ahocorasick.Automaton()
             for needle, uses in needles.items():
-                auto.add_word(needle, (len(needle), tuple(uses)))
+                by_op = {op: frozenset(n for o, n in uses if o == op) for op in ("contains", "starts_with", "ends_with")}
+                auto.add_word(needle, (len(needle), by_op["contains"], by_op["starts_with"], by_op["ends_with"]))
             auto.make_automaton()
             self.automata[field] = auto
         self.fields = frozenset(f for f, _ in self.exact) | frozenset(self.automata)
+        self.always_set = frozenset(self.always)
 
     def candidates(self, ev: Event, in_scope: frozenset[int]) -> set[int]:
         """Rules of `in_scope` the event's values propose (and those with no anchor)."""
-        found = set(in_scope.intersection(self.always))
+        found = set(self.always_set & in_scope)
         exact = self.exact
         automata = self.automata
         for field in self.fields.intersection(ev.fields):
@@ -131,9 +133,11 @@ class CandidateIndex:
                 continue
             for v in vals:
                 last = len(v) - 1
-                for end, (size, uses) in auto.iter(v):
-                    for op, n in uses:
-                        if op == "contains" or (op == "starts_with" and end + 1 == size) or \
-                                (op == "ends_with" and end == last):
-                            found.add(n)
+                for end, (size, contains, starts, ends) in auto.iter(v):
+                    if contains:
+                        found |= contains
+                    if starts and end + 1 == size:
+                        found |= starts
+                    if ends and end == last:
+                        found |= ends
         return found & in_scope

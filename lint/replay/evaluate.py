@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from ..analysis.implication import glob_match
+from ..analysis.implication import _pattern_parts, glob_match
 from ..model.fields import canonical_field
 from ..model.predicate import KEYWORD_FIELD, Predicate
 from ..model.rule import NormalizedRule
@@ -204,7 +204,31 @@ def _string_test(op: str, values: tuple[str, ...], keyword: bool = False) -> Cal
             return lambda vals: any(search(v) for v in vals)
         return lambda vals: any(n in v for v in vals for n in needles)
     patterns = tuple(values)
+    if len(patterns) > 4:
+        # Many patterns: one regular expression, for values of ordinary length; a long value
+        # (where `.*` pieces could backtrack) goes through the linear matcher.
+        whole = re.compile("|".join(_glob_regex(p) for p in patterns), re.DOTALL).fullmatch
+
+        def many(vals: tuple[str, ...]) -> bool:
+            for v in vals:
+                if len(v) <= MAX_REGEX_VALUE:
+                    if whole(v):
+                        return True
+                elif any(glob_match(pat, v) for pat in patterns):
+                    return True
+            return False
+        return many
     return lambda vals: any(glob_match(pat, v) for v in vals for pat in patterns)
+
+
+MAX_REGEX_VALUE = 2048
+
+
+def _glob_regex(pattern: str) -> str:
+    out = []
+    for part in _pattern_parts(pattern):
+        out.append(".*" if part is None else "." if part == "\0?" else re.escape(part))
+    return "(?:" + "".join(out) + ")"
 
 
 def _regex(vendor: str, values: tuple[str, ...], cased: bool) -> Callable:

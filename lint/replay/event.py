@@ -42,7 +42,9 @@ class Event:
         keyword search looks through."""
         if self._text is None:
             names = self.native or tuple(self.fields)
-            self._text = "\n".join(v for n in names for v in (self.fold[n] or ()))
+            fields = self.fields
+            # One casefold of the joined text costs a fraction of one per field.
+            self._text = "\n".join(v for n in names for v in fields[n]).casefold()
         return self._text
 
 

@@ -40,12 +40,13 @@ def _tables() -> tuple[dict, dict, dict, dict]:
             windows, sources)
 
 
-def normalize(raw: dict[str, Any]) -> Event:
-    """One event from its JSON document, whichever of the known layouts it has."""
+def normalize(raw: dict[str, Any], event_data: frozenset[str] | None = None) -> Event:
+    """One event from its JSON document, whichever of the known layouts it has.
+    `event_data`: the Windows fields rules read as `winlog.event_data.*` (None: all)."""
     if isinstance(raw.get("Event"), dict) and "System" in raw["Event"]:
-        return windows_event(flatten_evtx(raw))
+        return windows_event(flatten_evtx(raw), event_data)
     if "EventID" in raw and ("Channel" in raw or "SourceName" in raw):
-        return windows_event(flatten_record(raw))
+        return windows_event(flatten_record(raw), event_data)
     if isinstance(raw.get("winlog"), dict) or "winlog.channel" in raw:
         return ecs_event(raw)
     return ecs_event(raw)
@@ -104,7 +105,7 @@ def flatten_record(doc: dict[str, Any]) -> dict[str, Any]:
 _SYSTEM_FIELDS = frozenset({"EventID", "Channel", "Computer", "Provider_Name"})
 
 
-def windows_event(flat: dict[str, Any]) -> Event:
+def windows_event(flat: dict[str, Any], event_data: frozenset[str] | None = None) -> Event:
     by_event, by_channel, tables, _ = _tables()
     channel = str(flat.get("Channel") or "")
     try:
@@ -118,7 +119,8 @@ def windows_event(flat: dict[str, Any]) -> Event:
     for k, v in flat.items():
         fields[k] = as_strings(v)
     native = list(fields)
-    for k in native:  # Winlogbeat keeps every event field here too; Elastic's rules read them so
+    for k in native if event_data is None else event_data.intersection(native):
+        # Winlogbeat keeps every event field here too; Elastic's rules read some of them so.
         if k not in _SYSTEM_FIELDS:
             fields[f"winlog.event_data.{k}"] = fields[k]
     for cat in sorted(categories) or [""]:

@@ -95,8 +95,8 @@ def render_text(res: ReplayResult, out: TextIO, limit: int = 30) -> None:
               f"from {s['files']:,} files in {s['seconds']:.1f} s: {s['rules_with_hits']:,} rules fired, "
               f"{s['hits']:,} hits.\n")
     if res.attack_events:
-        out.write(f"{res.attack_events:,} events are the recorded attacks' own (lab metadata); "
-                  "'background' counts the rest.\n")
+        out.write(f"{res.attack_events:,} of the matched events are the recorded attacks' own (lab metadata); "
+                  "'background' counts the other hits.\n")
     if res.errors:
         out.write(f"{len(res.errors)} unreadable events or files, first: {res.errors[0].file}: {res.errors[0].reason}\n")
     out.write(f"\nMost hits (top {limit}):\n")
@@ -118,7 +118,7 @@ def render_markdown(res: ReplayResult, out: TextIO, limit: int = 50) -> None:
     out.write("# Replay summary\n\n")
     out.write(f"{s['rules_judged']:,} of {s['rules']:,} rules over {s['events']:,} events from {s['files']:,} files "
               f"({s['seconds']:.1f} s): {s['rules_with_hits']:,} rules fired, {s['hits']:,} hits"
-              + (f"; {res.attack_events:,} events are recorded attacks' own" if res.attack_events else "") + ".\n\n")
+              + (f"; {res.attack_events:,} matched events are recorded attacks' own" if res.attack_events else "") + ".\n\n")
     out.write("| vendor | rules | judged | fired | hits |\n|---|---:|---:|---:|---:|\n")
     for v, c in s["by_vendor"].items():
         out.write(f"| {v} | {c['rules']:,} | {c['judged']:,} | {c['with_hits']:,} | {c['hits']:,} |\n")

@@ -46,6 +46,7 @@ class ReplayResult:
     errors: list[SourceError] = field(default_factory=list)
     by_source: Counter = field(default_factory=Counter)  # events per log source
     together: Counter = field(default_factory=Counter)  # rule numbers of several vendors -> events they share
+    scope_events: Counter = field(default_factory=Counter)  # rule number -> events of its log source
     seconds: float = 0.0
 
 
@@ -59,6 +60,10 @@ class _Plan:
     sequence_set: frozenset[int]
     vendors: list[str]
     keep_events: bool
+    event_data: frozenset[str]  # Windows fields some rule reads as winlog.event_data.*
+
+
+_EVENT_DATA = "winlog.event_data."
 
 
 def plan(rules: list[NormalizedRule], keep_events: bool = True) -> tuple[_Plan, dict[int, str]]:
@@ -74,7 +79,9 @@ def plan(rules: list[NormalizedRule], keep_events: bool = True) -> tuple[_Plan, 
     index = CandidateIndex((n, rule_anchors(rules[n])) for n in single)
     scopes = {n: rule_scope(rules[n]) for n in compiled}
     seq_index = CandidateIndex((n, step_anchors(rules[n])) for n in sequences)
-    return _Plan(compiled, scopes, index, seq_index, sequences, frozenset(sequences), [r.vendor for r in rules], keep_events), not_judged
+    return _Plan(compiled, scopes, index, seq_index, sequences, frozenset(sequences), [r.vendor for r in rules], keep_events,
+                 frozenset(q.field[len(_EVENT_DATA):] for n in compiled for q in rules[n].predicates
+                           if q.field.startswith(_EVENT_DATA))), not_judged
 
 
 @dataclass
@@ -89,6 +96,7 @@ class _FileResult:
     rule_hosts: dict[int, Counter] = field(default_factory=dict)
     together: Counter = field(default_factory=Counter)
     errors: list[SourceError] = field(default_factory=list)
+    scope_events: Counter = field(default_factory=Counter)
 
 
 def _source_label(ev: Event) -> str:
@@ -105,6 +113,7 @@ def replay_file(p: _Plan, item: tuple[str, AttackMarker | None]) -> _FileResult:
     out = _FileResult(path)
     seq_events: dict[int, list[tuple[int, Event]]] = {}
     seq_scoped: dict[tuple, frozenset[int]] = {}
+    sig_counts: Counter = Counter()
     compiled, scopes, index, vendors = p.compiled, p.scopes, p.index, p.vendors
     # Events of one source share their scope: which rules judge them is worked out once per
     # (product, categories, services, indices, data models, event.category).
@@ -115,12 +124,10 @@ def replay_file(p: _Plan, item: tuple[str, AttackMarker | None]) -> _FileResult:
             out.errors.append(got)
             continue
         pos, doc = got
-        ev = normalize(doc)
+        ev = normalize(doc, p.event_data)
         out.events += 1
         label = _source_label(ev)
         out.by_source[label] += 1
-        is_attack = marker is not None and marker.is_attack(ev)
-        out.attack_events += is_attack
         sig = (ev.product, ev.categories, ev.services, ev.indices, ev.datamodels, ev.folded("event.category"))
         if p.sequences:
             # A sequence sees the events one of its steps could take, in its scope.
@@ -129,14 +136,23 @@ def replay_file(p: _Plan, item: tuple[str, AttackMarker | None]) -> _FileResult:
                 seq_scope = seq_scoped[sig] = frozenset(n for n in p.sequences if scopes[n](ev))
             for n in p.seq_index.candidates(ev, seq_scope):
                 seq_events.setdefault(n, []).append((pos, ev))
+        sig_counts[sig] += 1
         in_scope = scoped.get(sig)
         if in_scope is None:
             in_scope = scoped[sig] = frozenset(n for n in single if scopes[n](ev))
         matched = [n for n in index.candidates(ev, in_scope) if compiled[n].test(ev)]
+        # Only a matched event needs to be told apart as the recorded attack's own.
+        is_attack = bool(matched) and marker is not None and marker.is_attack(ev)
+        out.attack_events += is_attack
         for n in matched:
             _count(out, n, pos, label, ev.host, is_attack)
         if len(matched) > 1 and len({vendors[n] for n in matched}) > 1:
             out.together[tuple(sorted(matched))] += 1
+    for sig, count in sig_counts.items():
+        for n in scoped.get(sig, ()):
+            out.scope_events[n] += count
+        for n in seq_scoped.get(sig, ()):
+            out.scope_events[n] += count
     for n, stream in seq_events.items():
         stream.sort(key=lambda pe: (pe[1].timestamp or 0.0, pe[0]))
         by_pos = dict(stream)
@@ -205,6 +221,7 @@ def _merge(result: ReplayResult, fr: _FileResult, keep_events: bool) -> None:
     result.errors += fr.errors
     result.by_source.update(fr.by_source)
     result.together.update(fr.together)
+    result.scope_events.update(fr.scope_events)
     for n, positions in fr.hits.items():
         rh = result.hits.setdefault(n, RuleHits())
         rh.hits += len(positions)

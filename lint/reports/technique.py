@@ -113,6 +113,7 @@ class RuleEntry:
     noise_score: float | None
     indicators: list[str]  # positive predicates as written
     exclusions: list[str]
+    baseline_hits: int | None = None  # background hits on the baseline events (None: no baseline, or not judged)
 
 
 @dataclass
@@ -203,7 +204,8 @@ def _most(counter: Counter) -> Any:
 
 
 def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
-          noise: dict[str, float] | None = None, limit: int = 50) -> TechniqueReport:
+          noise: dict[str, float] | None = None, limit: int = 50,
+          baseline: dict[str, int] | None = None) -> TechniqueReport:
     """The report for `technique` from the loaded rules tagged with it; reach from `index`
     (the whole corpus, reference rules included)."""
     here = sorted((r for r in rules if technique in r.techniques), key=lambda r: (r.vendor, r.title, r.path))
@@ -245,7 +247,8 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
         entries.append(RuleEntry(
             key=r.key, id=r.id, title=r.title, vendor=r.vendor, path=r.path, line=r.line,
             platform=platform_of(r), domain=domain_of(r), event=event_of(r),
-            noise_score=noise.get(r.key), indicators=list(positives), exclusions=list(exclusions)))
+            noise_score=noise.get(r.key), indicators=list(positives), exclusions=list(exclusions),
+            baseline_hits=(baseline or {}).get(r.key)))
 
     fields = []
     for row, keys in field_rules.items():

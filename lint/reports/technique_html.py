@@ -200,6 +200,8 @@ def render(report: TechniqueReport) -> str:
         h.append(f'<h3>{VENDOR_LABEL[v]} <span class="vendor-count" data-vendor="{v}">{len(rules)}</span> rules</h3>')
         for r in rules:
             noise = f" · noise {r.noise_score:.2f}" if r.noise_score is not None else ""
+            if r.baseline_hits is not None:
+                noise += f" · hits in baseline {r.baseline_hits:,}"
             ind = "".join(f"<li><code>{esc(x)}</code></li>" for x in r.indicators) or '<li class="muted">none</li>'
             exc = "".join(f"<li><code>{esc(x)}</code></li>" for x in r.exclusions) or '<li class="muted">none</li>'
             h.append(

@@ -90,6 +90,8 @@ def render(report: TechniqueReport) -> str:
         out += [f"<details><summary>{VENDOR_LABEL[v]}: {len(rules)} rules</summary>", ""]
         for r in rules:
             noise = f", noise {r.noise_score:.2f}" if r.noise_score is not None else ""
+            if r.baseline_hits is not None:
+                noise += f", hits in baseline {r.baseline_hits:,}"
             out.append(f"- **{md_text(r.title or r.key)}** ({md_code(r.path)}; {md_text(r.platform)}, "
                        f"{md_text(r.domain)}, {md_code(r.event)}{noise})")
         out += ["", "</details>", ""]
