@@ -6,15 +6,20 @@ positive predicate contributes one value to its field (the value is picked by ro
 predicate's alternatives, so different branches show different values):
 
     eq -> the value          contains -> "x" + v + "y"       starts_with -> v + "tail"
-    ends_with -> "C:\\dir\\" + v (no doubled separator)       wildcard -> `*` as "ab", `?` as "z"
+    ends_with -> "C:\\dir\\" + v (no doubled separator)       wildcard -> `*` as "ab", `?` as "z" (or as asked)
     regex -> a string the pattern matches (a small generator over Python's own regex parser)
     cidr -> an address inside the network                    gt/ge/lt/le -> a number that passes
     exists -> "present"      is_null -> JSON null            fieldref -> the other field's value
     Sigma encodings (base64, base64offset, wide...) -> the encoded form inside "x...y"
 
-Several tests of one field combine (eq wins; else prefix + contains + suffix). The exclusions of the
-branch are left out: the event is meant to match. Nothing here is random: the same corpus gives the
-same events.
+Several tests of one field combine (eq wins; else prefix + the middle pieces + suffix). The exclusions
+of the branch are left out, so the event is meant to match; `rule_branches` also names the predicates of
+the branch's first exclusion, for an event that trips it. Nothing here is random: the same corpus gives
+the same events.
+
+Explaining a disagreement: `verdict_with` re-runs a rule's tree with some predicates' truth changed (the
+test files re-judge a predicate as the suspected cause says the oracle does and check whether the verdict
+then equals the oracle's); `critical_predicates` names those whose flip alone does it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any, Callable, Iterable
 from rulelint.analysis.implication import _pattern_parts
 from rulelint.model.predicate import KEYWORD_FIELD, Predicate
 from rulelint.model.rule import NormalizedRule
+from rulelint.model.tree import branches
 
 SHARED = Path(os.environ.get("RULELINT_SHARED_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 SIGMA_CORPUS = SHARED / "sigma"
@@ -138,9 +144,9 @@ def _category_escape(cat) -> str:
             _rc.CATEGORY_NOT_SPACE: r"\S", _rc.CATEGORY_WORD: r"\w", _rc.CATEGORY_NOT_WORD: r"\W"}.get(cat, "a")
 
 
-def wildcard_example(pattern: str) -> str:
-    """A value the wildcard pattern (as `render_pattern` writes it) matches: `*` -> "ab", `?` -> "z"."""
-    return "".join("ab" if p is None else "z" if p == "\0?" else p for p in _pattern_parts(pattern))
+def wildcard_example(pattern: str, qmark: str = "z") -> str:
+    """A value the wildcard pattern (as `render_pattern` writes it) matches: `*` -> "ab", `?` -> qmark."""
+    return "".join("ab" if p is None else qmark if p == "\0?" else p for p in _pattern_parts(pattern))
 
 
 def cidr_example(network: str) -> str | None:
@@ -176,53 +182,69 @@ def encoded_forms(value: str, transform: str) -> tuple[str, ...]:
         return ()
 
 
-def combine(tests: list[tuple[str, str, Predicate]]) -> Any:
-    """One value for a field from the (op, value, predicate) tests a branch puts on it."""
+def combine(tests: list[tuple[str, str, Predicate]], qmark: str = "z") -> Any:
+    """One value for a field from the (op, value, predicate) tests a branch puts on it: one test gives
+    its own example; several give eq's value if there is one, else prefix + middle pieces + suffix."""
     ops = [op for op, _, _ in tests]
     if "is_null" in ops and len(set(ops)) == 1:
         return None
+    if len(tests) == 1:
+        return _example(*tests[0], qmark=qmark)
     for op, v, p in tests:
         if op == "eq":
             return v
     for op, v, p in tests:
-        if op in ("gt", "ge", "lt", "le"):
-            n = number_example(op, v)
-            if n is not None:
-                return n
+        if op in ("gt", "ge", "lt", "le") and (n := number_example(op, v)) is not None:
+            return n
+    starts = [v for op, v, p in tests if op == "starts_with" and not p.transform]
+    ends = [v for op, v, p in tests if op == "ends_with" and not p.transform]
+    middle = []
     for op, v, p in tests:
-        if op == "cidr":
-            return cidr_example(v) or ABSENT
-        if op == "regex_match":
-            text = regex_example(v)
-            return text if text is not None else ABSENT
-        if op == "wildcard":
-            return wildcard_example(v)
-    for op, v, p in tests:
-        if p.transform:
-            forms = encoded_forms(v, p.transform)
-            return "x" + forms[0] + "y" if forms else ABSENT
-    starts = [v for op, v, _ in tests if op == "starts_with"]
-    contains = [v for op, v, _ in tests if op == "contains"]
-    ends = [v for op, v, _ in tests if op == "ends_with"]
-    if not (starts or contains or ends):
+        if op in ("contains", "wildcard", "regex_match", "cidr") or p.transform:
+            piece = _example(op, v, p, qmark=qmark)
+            if isinstance(piece, str):
+                middle.append(piece)
+    if not (starts or middle or ends):
         return "present" if "exists" in ops else ABSENT
-    if len(tests) == 1:
-        if starts:
-            return starts[0] + "tail"
-        if ends:
-            return ends_with_example(ends[0])
-        return "x" + contains[0] + "y"
-    head = starts[0] if starts else ""
-    middle = "x" + " ".join(contains) + "y" if contains else ""
+    head = starts[0] if starts else ("C:\\dir" if ends else "")
     tail = ends[0] if ends else "tail"
-    if not starts and ends:
-        head = "C:\\dir"
-    return head + middle + tail
+    return head + " ".join(middle) + tail
 
 
-def branch_fields(rule: NormalizedRule, positive: Iterable[int], turn: int, native: bool) -> dict[str, Any]:
+def _example(op: str, v: str, p: Predicate, qmark: str = "z") -> Any:
+    """The value one test of one field generates (ABSENT: none)."""
+    if op == "is_null":
+        return None
+    if op == "exists":
+        return "present"
+    if p.transform:
+        forms = encoded_forms(v, p.transform)
+        return "x" + forms[0] + "y" if forms else ABSENT
+    if op == "eq":
+        return v
+    if op == "contains":
+        return "x" + v + "y"
+    if op == "starts_with":
+        return v + "tail"
+    if op == "ends_with":
+        return ends_with_example(v)
+    if op == "wildcard":
+        return wildcard_example(v, qmark)
+    if op == "regex_match":
+        text = regex_example(v)
+        return ABSENT if text is None else text
+    if op == "cidr":
+        return cidr_example(v) or ABSENT
+    if op in ("gt", "ge", "lt", "le"):
+        n = number_example(op, v)
+        return ABSENT if n is None else n
+    return ABSENT
+
+
+def branch_fields(rule: NormalizedRule, positive: Iterable[int], turn: int, native: bool,
+                  qmark: str = "z") -> dict[str, Any]:
     """{field: value} for the positive predicates of one branch. native: the fields, operators and values
-    as the rule writes them (Sigma); else the canonical ones (EQL, already in its own vocabulary)."""
+    as the rule writes them; else the canonical ones. qmark: what a wildcard `?` becomes."""
     tests: dict[str, list[tuple[str, str, Predicate]]] = defaultdict(list)
     refs: list[tuple[str, str]] = []
     for i in sorted(positive):
@@ -239,7 +261,7 @@ def branch_fields(rule: NormalizedRule, positive: Iterable[int], turn: int, nati
         tests[key.field].append((key.op, key.value, p))
     out: dict[str, Any] = {}
     for name, ts in tests.items():
-        value = combine(ts)
+        value = combine(ts, qmark)
         if value is not ABSENT:
             out[name] = value
     for mine, other in refs:
@@ -250,15 +272,25 @@ def branch_fields(rule: NormalizedRule, positive: Iterable[int], turn: int, nati
     return out
 
 
-def rule_branches(rule: NormalizedRule, cap: int) -> list[frozenset[int]]:
+def rule_branches(rule: NormalizedRule, cap: int) -> list[tuple[frozenset[int], frozenset[int] | None]]:
+    """Up to `cap` distinct AND-branches: (positive predicates, the positive predicates of the branch's
+    first exclusion's first branch, or None without exclusions). The second set makes an event that
+    passes the branch and also trips its first filter."""
     found, _ = rule.branch_view()
-    seen: list[frozenset[int]] = []
+    out: list[tuple[frozenset[int], frozenset[int] | None]] = []
+    seen: set[frozenset[int]] = set()
     for b in found:
-        if b.positive not in seen:
-            seen.append(b.positive)
-        if len(seen) >= cap:
+        if b.positive in seen:
+            continue
+        seen.add(b.positive)
+        tripped = None
+        if b.exclusions:
+            inner, _ = branches(b.exclusions[0].child, limit=4)
+            tripped = inner[0].positive if inner else None
+        out.append((b.positive, tripped))
+        if len(out) >= cap:
             break
-    return seen
+    return out
 
 
 def flip_case(value: Any) -> Any:
@@ -347,3 +379,89 @@ class Tally:
 def short(value: Any, limit: int = 120) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- explaining a disagreement ----------------------------------------------------------
+
+def verdict_with(rule: NormalizedRule, truths: list[bool], overrides: dict[int, bool]) -> bool:
+    """The rule's verdict when its predicates have these truth values (overrides win)."""
+    from rulelint.replay.evaluate import compile_tree
+
+    consts = [(lambda ev, v=overrides.get(i, t): v) for i, t in enumerate(truths)]
+    return compile_tree(rule.tree, consts)(None)
+
+
+def critical_predicates(rule: NormalizedRule, truths: list[bool], target: bool) -> list[int]:
+    """Predicates whose truth, flipped alone, turns the rule's verdict into `target`."""
+    return [i for i, t in enumerate(truths) if verdict_with(rule, truths, {i: not t}) == target]
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case ASCII letters only, as SQLite's NOCASE collation and LIKE do."""
+    return text.translate(_ASCII_LOWER)
+
+
+def string_test(op: str, value: str, candidate: str) -> bool | None:
+    """One string test of one value (None: not a plain string operator)."""
+    from rulelint.analysis.implication import glob_match
+
+    if op == "eq":
+        return candidate == value
+    if op == "contains":
+        return value in candidate
+    if op == "starts_with":
+        return candidate.startswith(value)
+    if op == "ends_with":
+        return candidate.endswith(value)
+    if op == "wildcard":
+        return glob_match(value, candidate)
+    return None
+
+
+# -- EQL literal types --------------------------------------------------------------------
+
+def eql_literal_types(query: str) -> dict[str, type]:
+    """Field -> bool/int/float where the query compares the field with a boolean or numeric literal
+    (`?dll.code_signature.trusted == false`, `process.args_count >= 3`): eql's engine compares a value
+    only with one of the same type, so the generated value must have it."""
+    from eql.ast import Boolean, Comparison, Field, InSet, Number
+
+    from tests.replay.oracle_eql import _parse
+
+    tree = _parse(query)
+    out: dict[str, type] = {}
+    if isinstance(tree, str):
+        return out
+
+    def name(node) -> str | None:
+        if isinstance(node, Field) and all(isinstance(p, str) for p in node.path):
+            return ".".join([node.base, *node.path])
+        return None
+
+    for node in tree:
+        pairs = []
+        if isinstance(node, Comparison):
+            pairs = [(node.left, node.right), (node.right, node.left)]
+        elif isinstance(node, InSet):
+            pairs = [(node.expression, item) for item in node.container]
+        for field_node, literal in pairs:
+            field = name(field_node)
+            if field and isinstance(literal, (Boolean, Number)):
+                out[field] = type(literal.value)
+    return out
+
+
+def typed(value: Any, kind: type | None) -> Any:
+    """A generated string value as the literal's type (bool, int, float), when it reads as one."""
+    if kind is None or not isinstance(value, str):
+        return value
+    if kind is bool:
+        return {"true": True, "false": False}.get(value.lower(), value)
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return int(number) if number.is_integer() and kind is int else number
