@@ -269,6 +269,8 @@ def run(
             step()
 
     judged_findings, judged_noise = judge(judged, checks, ctx, settings.jobs, meanwhile=store_meanwhile)
+    if settings.baseline:
+        _join_baseline(judged, judged_noise, counts, settings)
     findings.extend(judged_findings)
     findings = _silence(findings, target_files if targets else corpus_files, settings, enabled, stamps)
     if cache:
@@ -285,6 +287,18 @@ def run(
         noise=judged_noise, files=nfiles, corpus_errors=corpus_errors, seconds=time.perf_counter() - started,
         counts=counts, warnings=warnings,
     )
+
+
+def _join_baseline(judged: list[NormalizedRule], noise: dict[str, float], counts: dict, settings: Settings) -> None:
+    """Measured hits on the user's baseline logs outrank the estimate where they exist."""
+    from .replay.baseline import evidence
+
+    measured = evidence(judged, settings.baseline, settings.cache_dir, settings.jobs)
+    for key, m in measured.items():
+        if key in noise:
+            noise[key] = m.combine(noise[key])
+    events = next(iter(measured.values())).events if measured else 0
+    counts["baseline"] = {"events": events, "rules_measured": len(measured)}
 
 
 def _silence(findings: list[Finding], paths: list[str], settings: Settings, enabled: list[Check],

@@ -21,13 +21,19 @@ class Settings:
     cache_dir: str | None = None  # None: no persistent cache
     config: Config | None = None  # per-path and per-rule ignores
     reference: str | None = None  # a reference index file whose rules join the corpus
+    baseline: list[str] = field(default_factory=list)  # event files of ordinary activity (replay evidence)
 
     def key(self) -> str:
         """What, besides the files, decides a run's findings."""
         cfg = self.config
         ignores = (cfg.root, sorted(cfg.per_path_ignores.items()), sorted(cfg.per_rule_ignores.items())) if cfg else ()
         ref = reference.fingerprint(self.reference) if self.reference else ""
-        return repr((sorted(self.select), sorted(self.ignore),
+        base = ""
+        if self.baseline:
+            from .replay.baseline import baseline_print
+
+            base = baseline_print(self.baseline)
+        return repr((base, sorted(self.select), sorted(self.ignore),
                      sorted((k, sorted(v.items())) for k, v in self.options.items()), ignores, ref))
 
     def enabled(self) -> list[Check]:

@@ -164,7 +164,7 @@ def _run_settings(args: argparse.Namespace, config: Config) -> Settings | None:
         print(f"rulelint: no such reference index: {ref}", file=sys.stderr)
         return None
     return Settings(select=select, ignore=ignore, options=config.options, jobs=args.jobs,
-                    cache_dir=_cache_dir(args, config), config=config, reference=ref)
+                    cache_dir=_cache_dir(args, config), config=config, reference=ref, baseline=config.baseline)
 
 
 def cmd_lint(argv: list[str], hook: bool = False) -> int:

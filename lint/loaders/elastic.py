@@ -155,7 +155,7 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
     if filters:
         node = And([n for n in (node, *filters) if n is not None])
     out.predicates = sink.predicates
-    out.steps, out.maxspan = sink.steps, sink.maxspan
+    out.steps, out.maxspan, out.unmodelled = sink.steps, sink.maxspan, sink.unmodelled
     out.tree = simplify(node)
     if out.logsource.category in ("", "network_connection") and any(
             p.field.startswith("dns.") for p in out.predicates):

@@ -122,6 +122,7 @@ def parse_eql(text: str, sink: PredicateSink) -> tuple[Node | None, str]:
     try:
         node = builder.query(root.first)
         sink.steps, sink.maxspan = tuple(builder.steps), builder.maxspan
+        sink.unmodelled = tuple(builder.dropped)
         return node, builder.event_type
     except RecursionError:
         raise QueryError("EQL query nests too deeply", 0, "deep nesting") from None
@@ -158,6 +159,7 @@ class _Builder:
         self.ast, self.sink, self.insensitive, self.text = ast, sink, insensitive, text
         self.event_type = ""
         self.steps: list[Step] = []  # what replay needs to join a sequence's events
+        self.dropped: list[str] = []  # tests left out of the tree
         self.maxspan: float | None = None
 
     def query(self, q: Any) -> Node | None:
@@ -192,6 +194,15 @@ class _Builder:
         return self.expr(eq.query)
 
     def expr(self, n: Any) -> Node | None:
+        node = self._expr(n)
+        ast = self.ast
+        if node is None and not isinstance(n, (ast.And, ast.Or, ast.Not, ast.Boolean)):
+            # A test the model cannot state (a function of a field, math, field against field):
+            # left out of the tree, but named, so replay knows the tree is broader than the query.
+            self.dropped.append(_render(n))
+        return node
+
+    def _expr(self, n: Any) -> Node | None:
         ast = self.ast
         if isinstance(n, ast.And):
             return group(And, [self.expr(t) for t in n.terms])
@@ -287,6 +298,13 @@ def _merge_or(sink: PredicateSink, leaves: list[Leaf]) -> Node:
         return leaves[0]
     return Or(list(leaves))
 
+
+
+def _render(n: Any) -> str:
+    try:
+        return " ".join(str(n.render()).split())[:200]
+    except Exception:  # a node eql cannot print back: its kind is enough to say what was left out
+        return type(n).__name__
 
 
 def _field(ast: Any, n: Any) -> str | None:

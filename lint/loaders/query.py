@@ -46,6 +46,7 @@ class PredicateSink:
         self.predicates: list[Predicate] = []
         self.steps: tuple = ()  # EQL: the query's steps (rulelint.model.rule.Step)
         self.maxspan: float | None = None
+        self.unmodelled: tuple[str, ...] = ()  # tests of the query the tree leaves out
         self._newlines: list[int] | None = None  # built on first use: one pass, not one per predicate
         self._end = 0
 

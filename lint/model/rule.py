@@ -86,6 +86,9 @@ class NormalizedRule:
     # and a sequence's time window in seconds.
     steps: tuple[Step, ...] = ()
     maxspan: float | None = None
+    # Tests of the query the tree leaves out (an EQL function of a field, math): the tree
+    # is broader than the query, so replay does not judge the rule.
+    unmodelled: tuple[str, ...] = ()
     # Metadata kept for display only; analysis must never read these (noise_score contract).
     level: str = ""
     status: str = ""
@@ -100,7 +103,7 @@ class NormalizedRule:
     _keys: tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]] | None = None
 
     _STATE = ("key", "id", "title", "vendor", "path", "line", "logic_line", "techniques", "tactics",
-              "logsource", "predicates", "kind", "references", "beyond_query", "steps", "maxspan", "level", "status", "extra")
+              "logsource", "predicates", "kind", "references", "beyond_query", "steps", "maxspan", "unmodelled", "level", "status", "extra")
 
     def __getstate__(self) -> tuple:
         return (tuple(getattr(self, n) for n in self._STATE), to_compact(self.tree))

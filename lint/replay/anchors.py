@@ -95,10 +95,12 @@ class CandidateIndex:
         self.exact: dict[tuple[str, str], list[int]] = {}
         substrings: dict[str, dict[str, list[tuple[str, int]]]] = {}
         self.always: list[int] = []
+        self.rule_fields: dict[int, frozenset[str]] = {}
         for n, found in anchors:
             if not found:
                 self.always.append(n)
                 continue
+            self.rule_fields[n] = frozenset(f for f, _, _ in found)
             for field, op, value in found:
                 if op == "eq":
                     self.exact.setdefault((field, value), []).append(n)
@@ -115,12 +117,20 @@ class CandidateIndex:
         self.fields = frozenset(f for f, _ in self.exact) | frozenset(self.automata)
         self.always_set = frozenset(self.always)
 
-    def candidates(self, ev: Event, in_scope: frozenset[int]) -> set[int]:
-        """Rules of `in_scope` the event's values propose (and those with no anchor)."""
+    def fields_of(self, rules: frozenset[int]) -> frozenset[str]:
+        """The fields the anchors of these rules test: all an event of their scope needs looked up."""
+        out: set[str] = set()
+        for n in rules:
+            out |= self.rule_fields.get(n, frozenset())
+        return frozenset(out)
+
+    def candidates(self, ev: Event, in_scope: frozenset[int], fields: frozenset[str] | None = None) -> set[int]:
+        """Rules of `in_scope` the event's values propose (and those with no anchor);
+        `fields`: the anchor fields of those rules (default: every anchored field)."""
         found = set(self.always_set & in_scope)
         exact = self.exact
         automata = self.automata
-        for field in self.fields.intersection(ev.fields):
+        for field in (self.fields if fields is None else fields).intersection(ev.fields):
             vals = ev.folded(field)
             if not vals:
                 continue

@@ -78,6 +78,12 @@ def _baseline_digest(files: list[str]) -> str:
     return h.hexdigest()[:16]
 
 
+def baseline_print(paths: list[str]) -> str:
+    """What the baseline's content is, for run caches: its files' names, sizes and times."""
+    files = discover_events(paths)
+    return _baseline_digest(files) if files else ""
+
+
 def evidence(rules: list[NormalizedRule], paths: list[str], cache_dir: str | None = None,
              jobs: int | None = None) -> dict[str, Measured]:
     """Rule key -> measured background hits on the baseline (rules that can be judged only)."""

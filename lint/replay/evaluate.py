@@ -67,6 +67,9 @@ def single_event_reason(rule: NormalizedRule) -> str:
         return "no query logic to evaluate (machine learning job or unparsed query)"
     if rule.beyond_query:
         return f"fires on {rule.beyond_query}, not on single events"
+    unmodelled = getattr(rule, "unmodelled", ())
+    if unmodelled:
+        return f"tests `{unmodelled[0]}`, which rulelint does not evaluate"
     for p in rule.predicates:
         if "computed" in p.notes or "post_aggregation" in p.notes:
             return f"tests {p.native_field or p.field}, which the search computes (after eval or stats)"

@@ -20,14 +20,25 @@ class Event:
     indices: tuple[str, ...] = ()  # Elastic index names the event would be written to
     datamodels: frozenset[str] = frozenset()  # Splunk CIM datasets, e.g. Endpoint.Processes
     host: str = ""
-    timestamp: float | None = None  # seconds since the epoch, for sequences
+    when: Any = None  # the event's time as written; `timestamp` reads it when a sequence asks
     native: tuple[str, ...] = ()  # the event's own field names (keywords search these)
     fold: "Folded" = field(default=None, repr=False)  # type: ignore[assignment]
     _text: str | None = field(default=None, repr=False)
+    _time: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.fold is None:
             self.fold = Folded(self.fields)
+        self._time = _UNSET
+
+    @property
+    def timestamp(self) -> float | None:
+        """Seconds since the epoch (None: no readable time)."""
+        if self._time is _UNSET:
+            from .normalize import epoch
+
+            self._time = epoch(self.when)
+        return self._time
 
     def values(self, name: str) -> tuple[str, ...] | None:
         """The field's values (None: the event has no such field)."""
@@ -46,6 +57,9 @@ class Event:
             # One casefold of the joined text costs a fraction of one per field.
             self._text = "\n".join(v for n in names for v in fields[n]).casefold()
         return self._text
+
+
+_UNSET = object()
 
 
 class Folded(dict):

@@ -92,17 +92,42 @@ _RECORD_DROP = {"Message", "@version", "tags", "port", "host", "Keywords", "Task
 
 def flatten_record(doc: dict[str, Any]) -> dict[str, Any]:
     """A flat Windows record (Security-Datasets, NXLog): System fields renamed to Sigma's names."""
-    out: dict[str, Any] = {}
-    for k, v in doc.items():
-        if k in _RECORD_DROP:
-            continue
-        out[_RECORD_RENAMES.get(k, k)] = v
+    out = dict(doc)
     out["@time"] = doc.get("@timestamp") or doc.get("TimeCreated") or doc.get("EventTime")
+    for k in _RECORD_DROP.intersection(doc):
+        del out[k]
+    for old, new in _RECORD_RENAMES.items():
+        if old in out:
+            out[new] = out.pop(old)
     out.pop("@timestamp", None)
     return out
 
 
 _SYSTEM_FIELDS = frozenset({"EventID", "Channel", "Computer", "Provider_Name"})
+_SHAPES: dict[tuple, tuple] = {}  # (field names, categories, wanted event data) -> what to copy where
+MAX_SHAPES = 20_000
+
+
+def _shape(names: tuple[str, ...], categories: frozenset[str], event_data: frozenset[str] | None) -> tuple:
+    """For events of one kind (the same fields, the same log source): the (native, other name)
+    pairs to copy. Computed once per kind: a recording holds a few dozen kinds."""
+    key = (names, categories, event_data)
+    hit = _SHAPES.get(key)
+    if hit is None:
+        wanted = names if event_data is None else [k for k in names if k in event_data]
+        data = tuple((k, f"winlog.event_data.{k}") for k in wanted if k not in _SYSTEM_FIELDS)
+        canon: dict[str, str] = {}
+        for cat in sorted(categories) or [""]:
+            for k in names:
+                if k in _SYSTEM_FIELDS:
+                    continue
+                c = _canonical(k, cat)
+                if c != k and c not in canon and c not in names:
+                    canon[c] = k
+        hit = (data, tuple((k, c) for c, k in canon.items()))
+        if len(_SHAPES) < MAX_SHAPES:
+            _SHAPES[key] = hit
+    return hit
 
 
 def windows_event(flat: dict[str, Any], event_data: frozenset[str] | None = None) -> Event:
@@ -114,22 +139,17 @@ def windows_event(flat: dict[str, Any], event_data: frozenset[str] | None = None
         eid = -1
     categories = by_event.get((channel.casefold(), eid), frozenset())
     services = by_channel.get(channel.casefold(), frozenset())
-    timestamp = _epoch(flat.pop("@time", None))
+    when = flat.pop("@time", None)
     fields: dict[str, tuple[str, ...]] = {}
     for k, v in flat.items():
-        fields[k] = as_strings(v)
-    native = list(fields)
-    for k in native if event_data is None else event_data.intersection(native):
+        fields[k] = (v,) if type(v) is str else as_strings(v)
+    native = tuple(fields)
+    data, canon = _shape(native, categories, event_data)
+    for k, name in data:
         # Winlogbeat keeps every event field here too; Elastic's rules read some of them so.
-        if k not in _SYSTEM_FIELDS:
-            fields[f"winlog.event_data.{k}"] = fields[k]
-    for cat in sorted(categories) or [""]:
-        for k in native:
-            if k in ("EventID", "Channel", "Computer", "Provider_Name"):
-                continue
-            c = _canonical(k, cat)
-            if c != k:
-                fields.setdefault(c, fields[k])
+        fields[name] = fields[k]
+    for k, c in canon:
+        fields[c] = fields[k]
     host = str(flat.get("Computer") or "")
     _common_windows(fields, channel, eid, host, flat.get("Provider_Name"))
     derive_ecs(fields)
@@ -143,7 +163,7 @@ def windows_event(flat: dict[str, Any], event_data: frozenset[str] | None = None
     if eid in tables["splunk_services_events"].get(channel, ()):
         models.add("Endpoint.Services")
     return Event(fields=fields, product="windows", categories=categories, services=services, indices=indices,
-                 datamodels=frozenset(models), host=host, timestamp=timestamp, native=tuple(native))
+                 datamodels=frozenset(models), host=host, when=when, native=native)
 
 
 @lru_cache(maxsize=65536)
@@ -265,11 +285,19 @@ def split_command_line(line: str) -> list[str]:
     return args
 
 
-def _epoch(value: Any) -> float | None:
+def epoch(value: Any) -> float | None:
     if not value:
         return None
     if isinstance(value, (int, float)):
         return float(value) / (1000.0 if value > 1e11 else 1.0)
+    try:
+        dt = datetime.fromisoformat(str(value))  # Python 3.11 reads Z and 7-digit fractions
+        if dt.tzinfo is None:
+            from datetime import timezone
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.timestamp()
+    except ValueError:
+        pass
     text = str(value).strip().replace(" ", "T", 1)
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
@@ -332,7 +360,7 @@ def ecs_event(doc: dict[str, Any]) -> Event:
     ts = doc.get("@timestamp") or (fields.get("@timestamp") or (None,))[0]
     return Event(fields=fields, product=os_type, categories=frozenset(sigma_cats),
                  services=by_channel.get(channel.casefold(), frozenset()), indices=indices,
-                 datamodels=frozenset(models), host=host, timestamp=_epoch(ts))
+                 datamodels=frozenset(models), host=host, when=ts)
 
 
 def _flatten_into(value: Any, prefix: str, out: dict[str, tuple[str, ...]]) -> None:

@@ -55,7 +55,6 @@ class _Plan:
     compiled: dict[int, Compiled]
     scopes: dict[int, Callable[[Event], bool]]
     index: CandidateIndex
-    seq_index: CandidateIndex  # a sequence is proposed by the anchors of any of its steps
     sequences: list[int]
     sequence_set: frozenset[int]
     vendors: list[str]
@@ -76,10 +75,11 @@ def plan(rules: list[NormalizedRule], keep_events: bool = True) -> tuple[_Plan, 
             not_judged[n] = str(e)
     sequences = [n for n in compiled if is_sequence(rules[n])]
     single = [n for n in compiled if n not in set(sequences)]
-    index = CandidateIndex((n, rule_anchors(rules[n])) for n in single)
+    # One index: a sequence is proposed by the anchors of any of its steps.
+    index = CandidateIndex([(n, rule_anchors(rules[n])) for n in single]
+                           + [(n, step_anchors(rules[n])) for n in sequences])
     scopes = {n: rule_scope(rules[n]) for n in compiled}
-    seq_index = CandidateIndex((n, step_anchors(rules[n])) for n in sequences)
-    return _Plan(compiled, scopes, index, seq_index, sequences, frozenset(sequences), [r.vendor for r in rules], keep_events,
+    return _Plan(compiled, scopes, index, sequences, frozenset(sequences), [r.vendor for r in rules], keep_events,
                  frozenset(q.field[len(_EVENT_DATA):] for n in compiled for q in rules[n].predicates
                            if q.field.startswith(_EVENT_DATA))), not_judged
 
@@ -112,13 +112,12 @@ def replay_file(p: _Plan, item: tuple[str, AttackMarker | None]) -> _FileResult:
     path, marker = item
     out = _FileResult(path)
     seq_events: dict[int, list[tuple[int, Event]]] = {}
-    seq_scoped: dict[tuple, frozenset[int]] = {}
+    sequence_set = p.sequence_set
     sig_counts: Counter = Counter()
     compiled, scopes, index, vendors = p.compiled, p.scopes, p.index, p.vendors
     # Events of one source share their scope: which rules judge them is worked out once per
     # (product, categories, services, indices, data models, event.category).
-    scoped: dict[tuple, frozenset[int]] = {}
-    single = [n for n in compiled if n not in p.sequence_set]
+    scoped: dict[tuple, tuple[frozenset[int], frozenset[str]]] = {}
     for got in read_events(path):
         if isinstance(got, SourceError):
             out.errors.append(got)
@@ -129,18 +128,20 @@ def replay_file(p: _Plan, item: tuple[str, AttackMarker | None]) -> _FileResult:
         label = _source_label(ev)
         out.by_source[label] += 1
         sig = (ev.product, ev.categories, ev.services, ev.indices, ev.datamodels, ev.folded("event.category"))
-        if p.sequences:
-            # A sequence sees the events one of its steps could take, in its scope.
-            seq_scope = seq_scoped.get(sig)
-            if seq_scope is None:
-                seq_scope = seq_scoped[sig] = frozenset(n for n in p.sequences if scopes[n](ev))
-            for n in p.seq_index.candidates(ev, seq_scope):
-                seq_events.setdefault(n, []).append((pos, ev))
         sig_counts[sig] += 1
-        in_scope = scoped.get(sig)
-        if in_scope is None:
-            in_scope = scoped[sig] = frozenset(n for n in single if scopes[n](ev))
-        matched = [n for n in index.candidates(ev, in_scope) if compiled[n].test(ev)]
+        scope = scoped.get(sig)
+        if scope is None:
+            # Single-event rules and sequences in scope, and the fields their anchors test.
+            in_scope = frozenset(n for n in compiled if scopes[n](ev))
+            scope = scoped[sig] = (in_scope, index.fields_of(in_scope))
+        found = index.candidates(ev, *scope)
+        matched = []
+        for n in found:
+            if n in sequence_set:
+                # A sequence sees the events one of its steps could take.
+                seq_events.setdefault(n, []).append((pos, ev))
+            elif compiled[n].test(ev):
+                matched.append(n)
         # Only a matched event needs to be told apart as the recorded attack's own.
         is_attack = bool(matched) and marker is not None and marker.is_attack(ev)
         out.attack_events += is_attack
@@ -149,9 +150,7 @@ def replay_file(p: _Plan, item: tuple[str, AttackMarker | None]) -> _FileResult:
         if len(matched) > 1 and len({vendors[n] for n in matched}) > 1:
             out.together[tuple(sorted(matched))] += 1
     for sig, count in sig_counts.items():
-        for n in scoped.get(sig, ()):
-            out.scope_events[n] += count
-        for n in seq_scoped.get(sig, ()):
+        for n in scoped[sig][0]:
             out.scope_events[n] += count
     for n, stream in seq_events.items():
         stream.sort(key=lambda pe: (pe[1].timestamp or 0.0, pe[0]))

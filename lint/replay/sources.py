@@ -59,6 +59,10 @@ def read_events(path: str) -> Iterator[tuple[int, dict[str, Any]] | SourceError]
 def _json_bytes(path: str, data: bytes, start: int = 0) -> Iterator[tuple[int, dict[str, Any]] | SourceError]:
     """One JSON document, a JSON array of documents, or documents one after another (one per
     line, or pretty-printed back to back as `evtx_dump` writes them)."""
+    fast = _ndjson(data, start)
+    if fast is not None:
+        yield from fast
+        return
     text = data.decode("utf-8", "replace").lstrip("\ufeff")
     if text.lstrip()[:1] == "[":
         try:
@@ -93,6 +97,31 @@ def _json_bytes(path: str, data: bytes, start: int = 0) -> Iterator[tuple[int, d
             n += 1
         else:
             yield SourceError(path, text.count("\n", 0, pos) + 1, "not a JSON object")
+
+
+def _ndjson(data: bytes, start: int) -> list[tuple[int, dict[str, Any]]] | None:
+    """One object per line, read with orjson: the common export, several times faster than
+    the general reader. None when the data is anything else (the general reader then reads it)."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    if data[:1] != b"{":
+        return None
+    out = []
+    n = start
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            doc = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(doc, dict):
+            return None
+        out.append((n, doc))
+        n += 1
+    return out
 
 
 _DECODER = json.JSONDecoder()
