@@ -107,11 +107,14 @@ class CandidateIndex:
                 else:
                     substrings.setdefault(field, {}).setdefault(value, []).append((op, n))
         self.automata: dict[str, ahocorasick.Automaton] = {}
+        self.payloads: list[str] = []  # needle per payload number
         for field, needles in substrings.items():
             auto = ahocorasick.Automaton()
             for needle, uses in needles.items():
                 by_op = {op: frozenset(n for o, n in uses if o == op) for op in ("contains", "starts_with", "ends_with")}
-                auto.add_word(needle, (len(needle), by_op["contains"], by_op["starts_with"], by_op["ends_with"]))
+                auto.add_word(needle, (len(needle), by_op["contains"], by_op["starts_with"], by_op["ends_with"],
+                                       len(self.payloads)))
+                self.payloads.append(needle)
             auto.make_automaton()
             self.automata[field] = auto
         self.fields = frozenset(f for f, _ in self.exact) | frozenset(self.automata)
@@ -141,10 +144,12 @@ class CandidateIndex:
             auto = automata.get(field)
             if auto is None:
                 continue
+            seen: set[int] = set()  # a needle found twice proposes its `contains` rules once
             for v in vals:
                 last = len(v) - 1
-                for end, (size, contains, starts, ends) in auto.iter(v):
-                    if contains:
+                for end, (size, contains, starts, ends, pid) in auto.iter(v):
+                    if contains and pid not in seen:
+                        seen.add(pid)
                         found |= contains
                     if starts and end + 1 == size:
                         found |= starts
