@@ -205,7 +205,7 @@ def derive_ecs(fields: dict[str, tuple[str, ...]]) -> None:
         if line and f"{prefix}.args" not in fields:
             args = split_command_line(line[0])
             fields[f"{prefix}.args"] = tuple(args)
-            fields[f"{prefix}.args_count"] = (str(len(args)),)
+            fields.setdefault(f"{prefix}.args_count", (str(len(args)),))
     for name in ("file.name", "dll.name", "process.name"):
         ext_field = name.rsplit(".", 1)[0] + ".extension"
         if name in fields and ext_field not in fields:
