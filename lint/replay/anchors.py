@@ -10,6 +10,7 @@ rule of regular expressions only). The index only ever proposes: the evaluator d
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterable
 
 import ahocorasick
@@ -17,7 +18,7 @@ import ahocorasick
 from ..analysis.implication import _literals
 from ..model.predicate import KEYWORD_FIELD, Predicate
 from ..model.rule import NormalizedRule
-from ..model.tree import And, Leaf, Node, Not, Or
+from ..model.tree import Leaf, Node, Not, Or
 from .event import Event
 
 Anchor = tuple[str, str, str]  # (field, op, folded value); op: eq | contains | starts_with | ends_with
@@ -107,14 +108,13 @@ class CandidateIndex:
                 else:
                     substrings.setdefault(field, {}).setdefault(value, []).append((op, n))
         self.automata: dict[str, ahocorasick.Automaton] = {}
-        self.payloads: list[str] = []  # needle per payload number
+        numbers = itertools.count()  # each needle's number: one found twice in a value counts once
         for field, needles in substrings.items():
             auto = ahocorasick.Automaton()
             for needle, uses in needles.items():
                 by_op = {op: frozenset(n for o, n in uses if o == op) for op in ("contains", "starts_with", "ends_with")}
                 auto.add_word(needle, (len(needle), by_op["contains"], by_op["starts_with"], by_op["ends_with"],
-                                       len(self.payloads)))
-                self.payloads.append(needle)
+                                       next(numbers)))
             auto.make_automaton()
             self.automata[field] = auto
         self.fields = frozenset(f for f, _ in self.exact) | frozenset(self.automata)

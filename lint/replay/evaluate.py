@@ -30,7 +30,7 @@ from ..analysis.implication import _pattern_parts, glob_match
 from ..model.fields import canonical_field
 from ..model.predicate import KEYWORD_FIELD, Predicate
 from ..model.rule import NormalizedRule
-from ..model.tree import And, Leaf, Node, Not, Or
+from ..model.tree import And, Leaf, Node, Not
 from .event import Event
 
 Test = Callable[[Event], bool]

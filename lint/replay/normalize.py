@@ -24,7 +24,7 @@ SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict, dict, dict, dict]:
+def _tables() -> tuple[dict, dict, dict]:
     sources = json.loads((_HERE / "logsources.json").read_text(encoding="utf-8"))
     windows = json.loads((_HERE / "windows_events.json").read_text(encoding="utf-8"))
     by_event: dict[tuple[str, int], set[str]] = {}
@@ -37,7 +37,7 @@ def _tables() -> tuple[dict, dict, dict, dict]:
         for ch in channels:
             by_channel.setdefault(ch.casefold(), set()).add(service)
     return ({k: frozenset(v) for k, v in by_event.items()}, {k: frozenset(v) for k, v in by_channel.items()},
-            windows, sources)
+            windows)
 
 
 def normalize(raw: dict[str, Any], event_data: frozenset[str] | None = None) -> Event:
@@ -47,8 +47,6 @@ def normalize(raw: dict[str, Any], event_data: frozenset[str] | None = None) -> 
         return windows_event(flatten_evtx(raw), event_data)
     if "EventID" in raw and ("Channel" in raw or "SourceName" in raw):
         return windows_event(flatten_record(raw), event_data)
-    if isinstance(raw.get("winlog"), dict) or "winlog.channel" in raw:
-        return ecs_event(raw)
     return ecs_event(raw)
 
 
@@ -131,7 +129,7 @@ def _shape(names: tuple[str, ...], categories: frozenset[str], event_data: froze
 
 
 def windows_event(flat: dict[str, Any], event_data: frozenset[str] | None = None) -> Event:
-    by_event, by_channel, tables, _ = _tables()
+    by_event, by_channel, tables = _tables()
     channel = str(flat.get("Channel") or "")
     try:
         eid = int(flat.get("EventID"))  # type: ignore[arg-type]
@@ -321,15 +319,15 @@ def epoch(value: Any) -> float | None:
 
 # ECS event.category/type pairs and the Sigma categories and Splunk datasets they are.
 _ECS_CATEGORIES = {
-    ("process", "start"): ("process_creation", "Endpoint.Processes"),
-    ("file", "creation"): ("file_event", "Endpoint.Filesystem"),
-    ("file", "deletion"): ("file_delete", "Endpoint.Filesystem"),
-    ("registry", "change"): ("registry_set", "Endpoint.Registry"),
-    ("library", "start"): ("image_load", ""),
-    ("driver", "start"): ("driver_load", ""),
-    ("network", "start"): ("network_connection", "Network_Traffic.All_Traffic"),
-    ("network", "connection"): ("network_connection", "Network_Traffic.All_Traffic"),
-    ("authentication", "start"): ("authentication", "Authentication.Authentication"),
+    ("process", "start"): (("process_creation",), "Endpoint.Processes"),
+    ("file", "creation"): (("file_event",), "Endpoint.Filesystem"),
+    ("file", "deletion"): (("file_delete",), "Endpoint.Filesystem"),
+    ("registry", "change"): (("registry_set", "registry_event"), "Endpoint.Registry"),
+    ("library", "start"): (("image_load",), ""),
+    ("driver", "start"): (("driver_load",), ""),
+    ("network", "start"): (("network_connection",), "Network_Traffic.All_Traffic"),
+    ("network", "connection"): (("network_connection",), "Network_Traffic.All_Traffic"),
+    ("authentication", "start"): (("authentication",), "Authentication.Authentication"),
 }
 
 
@@ -341,18 +339,17 @@ def ecs_event(doc: dict[str, Any]) -> Event:
     cats = {c.casefold() for c in fields.get("event.category", ())}
     types = {t.casefold() for t in fields.get("event.type", ())}
     sigma_cats, models = set(), set()
-    for (c, t), (cat, model) in _ECS_CATEGORIES.items():
+    for (c, t), (named, model) in _ECS_CATEGORIES.items():
         if c in cats and t in types:
-            sigma_cats.add(cat)
+            sigma_cats.update(named)
             if model:
-                sigma_cats.add("registry_event") if cat == "registry_set" else None
                 models.add(model)
     if "dns.question.name" in fields:
         sigma_cats.add("dns_query")
         models.add("Network_Resolution.DNS")
     os_type = (fields.get("host.os.type") or fields.get("host.os.family") or ("",))[0].casefold()
     channel = (fields.get("winlog.channel") or ("",))[0]
-    _, by_channel, _, _ = _tables()
+    _, by_channel, _ = _tables()
     index = doc.get("_index")
     dataset = (fields.get("data_stream.dataset") or fields.get("event.dataset") or ("",))[0]
     indices = tuple(i for i in (str(index) if index else "", f"logs-{dataset}-default" if dataset else "") if i)

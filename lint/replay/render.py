@@ -122,7 +122,7 @@ def render_markdown(res: ReplayResult, out: TextIO, limit: int = 50) -> None:
     out.write("| vendor | rules | judged | fired | hits |\n|---|---:|---:|---:|---:|\n")
     for v, c in s["by_vendor"].items():
         out.write(f"| {v} | {c['rules']:,} | {c['judged']:,} | {c['with_hits']:,} | {c['hits']:,} |\n")
-    out.write(f"\n## Most hits\n\n| hits | background | vendor | rule | path |\n|---:|---:|---|---|---|\n")
+    out.write("\n## Most hits\n\n| hits | background | vendor | rule | path |\n|---:|---:|---|---|---|\n")
     for r, h in _top(res, limit):
         out.write(f"| {h.hits:,} | {h.hits - h.attack_hits:,} | {r.vendor} | {_md(r.title)} | `{r.path}` |\n")
     groups = together(res)

@@ -58,14 +58,13 @@ class _Plan:
     sequences: list[int]
     sequence_set: frozenset[int]
     vendors: list[str]
-    keep_events: bool
     event_data: frozenset[str]  # Windows fields some rule reads as winlog.event_data.*
 
 
 _EVENT_DATA = "winlog.event_data."
 
 
-def plan(rules: list[NormalizedRule], keep_events: bool = True) -> tuple[_Plan, dict[int, str]]:
+def plan(rules: list[NormalizedRule]) -> tuple[_Plan, dict[int, str]]:
     compiled: dict[int, Compiled] = {}
     not_judged: dict[int, str] = {}
     for n, rule in enumerate(rules):
@@ -74,12 +73,13 @@ def plan(rules: list[NormalizedRule], keep_events: bool = True) -> tuple[_Plan, 
         except CannotJudge as e:
             not_judged[n] = str(e)
     sequences = [n for n in compiled if is_sequence(rules[n])]
-    single = [n for n in compiled if n not in set(sequences)]
+    sequence_set = frozenset(sequences)
+    single = [n for n in compiled if n not in sequence_set]
     # One index: a sequence is proposed by the anchors of any of its steps.
     index = CandidateIndex([(n, rule_anchors(rules[n])) for n in single]
                            + [(n, step_anchors(rules[n])) for n in sequences])
     scopes = {n: rule_scope(rules[n]) for n in compiled}
-    return _Plan(compiled, scopes, index, sequences, frozenset(sequences), [r.vendor for r in rules], keep_events,
+    return _Plan(compiled, scopes, index, sequences, sequence_set, [r.vendor for r in rules],
                  frozenset(q.field[len(_EVENT_DATA):] for n in compiled for q in rules[n].predicates
                            if q.field.startswith(_EVENT_DATA))), not_judged
 
@@ -177,10 +177,8 @@ def replay(rules: list[NormalizedRule], event_files: list[str], jobs: int | None
     import time
 
     start = time.perf_counter()
-    p, not_judged = plan(rules, keep_events)
-    # Sequence steps are judged per step: their scope is the step's own event type.
-    for n in p.sequences:
-        p.scopes[n] = _sequence_scope(rules[n])
+    # A sequence's scope admits the event types of all its steps; the matcher checks each step's own.
+    p, not_judged = plan(rules)
     result = ReplayResult(rules, {}, not_judged, files=len(event_files))
     items = [(f, attack_marker(f) if lab_metadata else None) for f in event_files]
     # Big files first, so the last worker to finish is not the one with the largest file.
@@ -198,13 +196,6 @@ def replay(rules: list[NormalizedRule], event_files: list[str], jobs: int | None
         rh.events.sort()
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _sequence_scope(rule: NormalizedRule) -> Callable[[Event], bool]:
-    from dataclasses import replace
-
-    base = rule_scope(replace(rule, steps=())) if rule.vendor == "elastic" else rule_scope(rule)
-    return base
 
 
 def _size(path: str) -> int:

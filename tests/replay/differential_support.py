@@ -465,3 +465,39 @@ def typed(value: Any, kind: type | None) -> Any:
     except ValueError:
         return value
     return int(number) if number.is_integer() and kind is int else number
+
+
+MIN_AGREEMENT = 0.999  # share of verdicts each event set must agree on
+
+
+def check(tally: "Tally", started: float) -> None:
+    """Every disagreement has a cause, something was compared, and agreement reaches MIN_AGREEMENT."""
+    import time
+
+    print(f"\n{tally.report()}\n  ({time.perf_counter() - started:.1f}s)")
+    unexplained = [d for d in tally.disagreements if not d.cause]
+    assert not unexplained, "unclassified disagreements:\n" + "\n".join(
+        f"  ours={d.ours} oracle={d.theirs} {d.rule} on {d.event}: {d.detail}" for d in unexplained[:20])
+    assert tally.compared > 0
+    assert tally.share >= MIN_AGREEMENT, tally.report()
+
+
+def lab_sample(zips: Iterable[str], per_file: int, to_document: Callable[[Any], dict]) -> tuple[list[tuple[str, dict]], list]:
+    """Up to `per_file` events of each recording, evenly spaced: (name, document for the oracle), our Events."""
+    from rulelint.replay.normalize import normalize
+    from rulelint.replay.sources import SourceError, read_events
+
+    docs: list[tuple[str, dict]] = []
+    events: list = []
+    for name in zips:
+        path = LAB_WINDOWS / name
+        if not path.is_file():
+            continue
+        items = list(read_events(str(path)))
+        stride = max(1, -(-len(items) // per_file))
+        for item in items[::stride]:
+            assert not isinstance(item, SourceError), item
+            ev = normalize(item[1])
+            docs.append((f"{name}#{item[0]}", to_document(ev)))
+            events.append(ev)
+    return docs, events

@@ -44,13 +44,12 @@ from rulelint.model.tree import And, Leaf, Not
 from rulelint.replay.evaluate import CannotJudge, Compiled, compile_rule
 from rulelint.replay.event import Event
 from rulelint.replay.normalize import _flatten_into, normalize
-from rulelint.replay.sources import SourceError, read_events
 from tests.replay.differential_support import (
+    check, lab_sample,
     ELASTIC_RULES, LAB_WINDOWS, Disagreement, Tally, branch_fields, critical_predicates, eql_literal_types,
     rule_branches, short, string_test, typed)
 from tests.replay.oracle_eql import _Engine, _to_event, _Walker, eql_verdicts
 
-MIN_AGREEMENT = 0.999
 CHUNK = 40
 MAX_BRANCHES = 6
 TIMESTAMP = "2024-05-01T10:00:00.000Z"
@@ -375,13 +374,6 @@ def compare(world: World, tally: Tally, keys: list[str], docs: list[tuple[str, d
             tally.disagreements.append(Disagreement(key, docs[i][0], ours, theirs, cause, detail))
 
 
-def check(tally: Tally, started: float) -> None:
-    print(f"\n{tally.report()}\n  ({time.perf_counter() - started:.1f}s)")
-    unexplained = [d for d in tally.disagreements if not d.cause]
-    assert not unexplained, "unclassified disagreements:\n" + "\n".join(
-        f"  ours={d.ours} oracle={d.theirs} {d.rule} on {d.event}: {d.detail}" for d in unexplained[:20])
-    assert tally.compared > 0
-    assert tally.share >= MIN_AGREEMENT, tally.report()
 
 
 def without_conflicts(doc: dict[str, Any]) -> dict[str, Any]:
@@ -444,27 +436,11 @@ def ecs_document(ev: Event) -> dict[str, Any]:
     return without_conflicts(doc)
 
 
-def lab_sample() -> tuple[list[tuple[str, dict]], list[Event]]:
-    """Up to LAB_PER_FILE events of each recording, evenly spaced: (name, ECS document for eql), our Events."""
-    docs: list[tuple[str, dict]] = []
-    events: list[Event] = []
-    for name in LAB_ZIPS:
-        path = LAB_WINDOWS / name
-        if not path.is_file():
-            continue
-        items = list(read_events(str(path)))
-        stride = max(1, -(-len(items) // LAB_PER_FILE))
-        for item in items[::stride]:
-            assert not isinstance(item, SourceError), item
-            ev = normalize(item[1])
-            docs.append((f"{name}#{item[0]}", ecs_document(ev)))
-            events.append(ev)
-    return docs, events
 
 
 def test_lab_events(world: World) -> None:
     started = time.perf_counter()
-    docs, events = lab_sample()
+    docs, events = lab_sample(LAB_ZIPS, LAB_PER_FILE, ecs_document)
     if not docs:
         pytest.skip(f"none of the lab recordings under {LAB_WINDOWS}")
     tally = Tally("eql / lab recordings")

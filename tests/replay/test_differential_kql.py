@@ -49,14 +49,13 @@ from rulelint.model.rule import NormalizedRule
 from rulelint.replay.evaluate import CannotJudge, Compiled, compile_rule
 from rulelint.replay.event import Event
 from rulelint.replay.normalize import normalize
-from rulelint.replay.sources import SourceError, read_events
 from tests.replay.differential_support import (
+    check, lab_sample,
     ELASTIC_RULES, LAB_WINDOWS, Disagreement, Tally, branch_fields, critical_predicates, rule_branches, short)
 from tests.replay.oracle_eql import eql_verdicts
 from tests.replay.test_differential_eql import (
     NEUTRAL, TIMESTAMP, ecs_document, kleene, leaf_truth, raw_fields_event, without_conflicts)
 
-MIN_AGREEMENT = 0.999
 MIN_TRANSLATED = 150
 CHUNK = 40
 MAX_BRANCHES = 6
@@ -403,13 +402,6 @@ def compare(world: World, tally: Tally, keys: list[str], docs: list[tuple[str, d
             tally.disagreements.append(Disagreement(key, docs[i][0], ours, theirs, cause, detail))
 
 
-def check(tally: Tally, started: float) -> None:
-    print(f"\n{tally.report()}\n  ({time.perf_counter() - started:.1f}s)")
-    unexplained = [d for d in tally.disagreements if not d.cause]
-    assert not unexplained, "unclassified disagreements:\n" + "\n".join(
-        f"  ours={d.ours} oracle={d.theirs} {d.rule} on {d.event}: {d.detail}" for d in unexplained[:20])
-    assert tally.compared > 0
-    assert tally.share >= MIN_AGREEMENT, tally.report()
 
 
 def restore_case(value: Any, chunks: list[str]) -> Any:
@@ -470,26 +462,11 @@ def test_generated_events(world: World) -> None:
     check(tally, started)
 
 
-def lab_sample() -> tuple[list[tuple[str, dict]], list[Event]]:
-    docs: list[tuple[str, dict]] = []
-    events: list[Event] = []
-    for name in LAB_ZIPS:
-        path = LAB_WINDOWS / name
-        if not path.is_file():
-            continue
-        items = list(read_events(str(path)))
-        stride = max(1, -(-len(items) // LAB_PER_FILE))
-        for item in items[::stride]:
-            assert not isinstance(item, SourceError), item
-            ev = normalize(item[1])
-            docs.append((f"{name}#{item[0]}", ecs_document(ev)))
-            events.append(ev)
-    return docs, events
 
 
 def test_lab_events(world: World) -> None:
     started = time.perf_counter()
-    docs, events = lab_sample()
+    docs, events = lab_sample(LAB_ZIPS, LAB_PER_FILE, ecs_document)
     if not docs:
         pytest.skip(f"none of the lab recordings under {LAB_WINDOWS}")
     tally = Tally("kql->eql / lab recordings")

@@ -36,14 +36,14 @@ from rulelint.model.rule import NormalizedRule
 from rulelint.replay.evaluate import CannotJudge, Compiled, compile_rule
 from rulelint.replay.event import Event, as_strings
 from rulelint.replay.normalize import normalize
-from rulelint.replay.scope import rule_scope
 from rulelint.replay.sources import SourceError, read_events
+from rulelint.replay.scope import rule_scope
 from tests.replay.differential_support import (
+    check,
     SIGMA_CORPUS, Disagreement, Tally, ascii_lower, branch_fields, critical_predicates, evtx_document, flip_case,
     rule_branches, short, string_test, verdict_with)
 from tests.replay.oracle_sigma import flatten_evtx_json, sqlite_verdicts
 
-MIN_AGREEMENT = 0.999
 CHUNK = 40  # rules per oracle table in the generated set
 MAX_BRANCHES = 6  # branches per rule in the generated set
 LOGSOURCES = json.loads((Path(__file__).resolve().parents[2] / "lint" / "replay" / "logsources.json")
@@ -308,13 +308,6 @@ def compare(world: World, tally: Tally, keys: list[str], docs: list[tuple[str, d
                 tally.agreeing += 1
 
 
-def check(tally: Tally, started: float) -> None:
-    print(f"\n{tally.report()}\n  ({time.perf_counter() - started:.1f}s)")
-    unexplained = [d for d in tally.disagreements if not d.cause]
-    assert not unexplained, "unclassified disagreements:\n" + "\n".join(
-        f"  ours={d.ours} oracle={d.theirs} {d.rule} on {d.event}: {d.detail}" for d in unexplained[:20])
-    assert tally.compared > 0
-    assert tally.share >= MIN_AGREEMENT, tally.report()
 
 
 def test_regression_events(world: World) -> None:
