@@ -87,7 +87,7 @@ def main() -> int:
             rule = loaded.rules[0]
             replace_in_index(index, loaded.rules, {os.path.abspath(path)})
             versions.append(noise_score(rule, common))
-        if len(versions) == 2:
+        if len(versions) == 2 and None not in versions:
             before_s.append(versions[0])
             after_s.append(versions[1])
     figure, right, tied, wrong = pair_figure(before_s, after_s)
@@ -97,15 +97,15 @@ def main() -> int:
         labels = list(csv.DictReader(fh))
     labelled_paths = {str(sigma_root / row["path"]) for row in labels}
     folders = {row["path"].split("/")[0] for row in labels}
-    pool = {p: s for p, s in scores.items()
-            if p.startswith(str(sigma_root)) and Path(p).relative_to(sigma_root).parts[0] in folders}
+    pool = {p: s for p, s in scores.items() if s is not None
+            and p.startswith(str(sigma_root)) and Path(p).relative_to(sigma_root).parts[0] in folders}
     for label in LABELS:
         pos = [pool[str(sigma_root / r["path"])] for r in labels
                if r.get(label) not in ("0", "", None) and str(sigma_root / r["path"]) in pool]
         neg = [s for p, s in pool.items() if p not in labelled_paths]
         print(f"AUC {label}: {auc(pos, neg):.3f} ({len(pos)} labelled rules against {len(neg)} unlabelled)")
-    values = list(scores.values())
-    print(f"rules: {len(values)}; at exactly 0: {sum(1 for v in values if v == 0) / len(values):.1%}; "
+    values = [v for v in scores.values() if v is not None]
+    print(f"rules: {len(scores)}, {len(scores) - len(values)} without a score; of the scored, at exactly 0: {sum(1 for v in values if v == 0) / len(values):.1%}; "
           f"at exactly 1: {sum(1 for v in values if v == 1) / len(values):.1%}")
     return 0
 

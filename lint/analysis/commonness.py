@@ -36,6 +36,8 @@ class Commonness:
         self._broad_memo: dict[IndicatorKey, bool] = {}
         self.threshold = max(self.options.min_reach, math.ceil(self.options.common_share * len(index)))
         self._source_sizes: dict[str, int] = {}
+        self._field_values: dict[str, tuple[int, int]] | None = None
+        self._source_members: dict[str, set[str]] = {}
 
     def source_size(self, rule: NormalizedRule) -> int:
         """Rules of the corpus reading the rule's kind of event (its log source); the whole
@@ -43,8 +45,30 @@ class Commonness:
         label = rule.logsource.key()
         n = self._source_sizes.get(label)
         if n is None:
-            n = self._source_sizes[label] = len(self.index) if label == "(any)" else len(self.index.same_source(rule))
+            n = self._source_sizes[label] = len(self.index) if label == "(any)" else len(self.source_members(rule))
         return n
+
+    def source_members(self, rule: NormalizedRule) -> set[str]:
+        """Keys of the rules reading the rule's log source (`CorpusIndex.same_source`), once per source."""
+        label = rule.logsource.key()
+        m = self._source_members.get(label)
+        if m is None:
+            m = self._source_members[label] = self.index.same_source(rule)
+        return m
+
+    def field_values(self, field: str) -> tuple[int, int]:
+        """(distinct exact values, rules testing the field) across the corpus: a field whose
+        rules keep naming the same few values (`Initiated`, `LogonType`) is categorical."""
+        if self._field_values is None:
+            distinct: dict[str, int] = {}
+            rules: dict[str, set[str]] = {}
+            for k, u in self.index.usage.items():
+                f = k.field.casefold()
+                if k.op == "eq":
+                    distinct[f] = distinct.get(f, 0) + 1
+                rules.setdefault(f, set()).update(u.rules)
+            self._field_values = {f: (distinct.get(f, 0), len(r)) for f, r in rules.items()}
+        return self._field_values.get(field.casefold(), (0, 0))
 
     def is_generic(self, key: IndicatorKey) -> bool:
         try:

@@ -1,108 +1,115 @@
-"""noise_score: a rule's estimated false-positive risk from its logic and the corpus.
+"""noise_score: how often a rule is expected to fire on ordinary activity of its log source.
 
-Reads only the rule's predicates, boolean tree, log source and the corpus index; never its
-level, status, false-positive notes, folder or building-block flag (docs/json-format.md).
+Reads only the rule's predicates, boolean tree, log source, the corpus index and the
+prevalence prior; never its level, status, false-positive notes, folder or building-block
+flag (docs/json-format.md). The model (docs/noise-score.md gives it with a worked example):
 
-The model (docs/noise-score.md gives the formula and a worked example):
+* each value gets a *share*: the estimated share of hosts whose ordinary activity produces a
+  matching event in a working period, from the prevalence prior (lab recordings, native
+  binaries, values logging configurations drop as benign), else from its form (unknown is not
+  rare: an exact unknown name is 1 in 100, a substring rarer the longer it is); values peer
+  rules exclude as benign count as at least somewhat common, and reach (how many other rules
+  use the value) raises a share by up to half again: a shared indicator is a known one;
+* a predicate (an OR of values) is the noisy-OR of its values; an OR of branches likewise;
+* an AND starts from its rarest part and each further part narrows by the square root of its
+  share (conditions on one event are not independent: a rare parent and a rare child are
+  rarer together, but not by their product);
+* each exclusion divides by `1 + weight`: 1 plus the share it removes for an exclusion of
+  known benign activity (a value the prior or peer rules name as benign), a quarter plus that
+  share for any other; exclusions that only drop empty values trim 2%;
+* a rule that decides beyond its query (new terms, a threshold, an indicator match) fires on
+  a tenth of what its query matches; a correlation on a tenth of its quietest rule's.
 
-* each positive value scores its reach among the other rules of the corpus, `r / (r + T)`,
-  where `T` is the commonness threshold, lowered for a small log source (an indicator ten of
-  ninety system-log rules use is common there); event-type and routing fields, presence
-  tests and very short substrings score high whatever their reach;
-* a predicate (an OR of values) is as loose as its loosest value;
-* an AND-branch starts from its most specific predicate and each further one can at most
-  halve it: `s = min * prod(0.5 + 0.5 * other)`;
-* each exclusion trims the branch by 10% to 25% (more when many rules exclude the same
-  value: a known source of false positives), down to half at most; exclusions that only
-  drop empty or missing values trim nothing;
-* the branches combine as a noisy-OR, except that branches resting on the same most
-  specific predicate count at most as much as it does, and the rule at most as much as the
-  most specific predicate every branch needs; a rule that decides beyond its query (new
-  terms, a threshold, an indicator match) scores half.
-
-`explain` returns every term; `noise_score` is its total, so the two never disagree.
+The *estimate* is that share for the whole rule; `noise_score = estimate ** (1/4)`, so 1 is
+"every event", 0.56 one host in ten, 0.32 one in a hundred, 0.18 one in a thousand. The
+score is monotone: an added AND-ed condition or exclusion lowers it, a widening raises it.
+Rules whose volume is not in their logic (machine-learning jobs, promotions of another
+product's alerts) have no score and a `noise_note` saying why.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..model.predicate import IndicatorKey
+from ..model.predicate import KEYWORD_FIELD, IndicatorKey
 from ..model.rule import NormalizedRule
-from ..model.tree import Node, leaves
+from ..model.tree import And, Leaf, Node, Not, Or, leaves
 from .commonness import Commonness
 from .exclusions import drops_only_empty
+from .field_roles import names_event
+from .prior import MAX_SHARE, Evidence, Prior, shared_prior
 
-NO_LOGIC_SCORE = 0.5  # rules whose logic we cannot see (correlations without resolvable rules, filters)
-BEYOND_QUERY_FACTOR = 0.5
-CORRELATION_FACTOR = 0.5  # a correlation fires only when its rules do, and then only past its threshold
+SCORE_ROOT = 4  # noise_score = estimate ** (1 / SCORE_ROOT)
+AND_DAMPING = 0.5  # each further AND-ed part narrows by share ** AND_DAMPING
+BEYOND_QUERY_FACTOR = 0.1
+CORRELATION_FACTOR = 0.1
+REACH_BOOST = 0.5  # reach raises a share by up to this fraction
+PEER_FILTERED_SHARE = 0.02  # a value at least PEER_FILTERED_RULES other rules exclude as benign
+PEER_FILTERED_RULES = 2
+EVENT_NAME_SHARE = 0.05  # an event id the prior does not know: one kind of event, of unknown volume
+CATEGORICAL_MIN_RULES = 5  # rules testing a field before its few values say it is categorical
+BENIGN_EXCLUSION_WEIGHT = 1.0
+OTHER_EXCLUSION_WEIGHT = 0.25
+EMPTY_EXCLUSION_WEIGHT = 0.02
 SOURCE_SHARE = 0.1  # within its log source, an indicator this share of the rules use is half-common
-EXCLUSION_BASE = 0.1  # what any real exclusion trims
-EXCLUSION_COMMON = 0.15  # extra trim for an exclusion many rules apply
-EXCLUSION_FLOOR = 0.5  # exclusions together trim at most half
-SHORT_SUBSTRING_SCORE = 0.5
-# Routing fields that name one kind of event in some logs (Okta's `eventtype`): judged by reach.
-EVENT_NAME_FIELDS = frozenset(("eventtype",))
+NO_LOGIC_SCORE = 0.5  # a stored-index rule without a stored score
+_CHANNELS = {"security": "security", "system": "system", "sysmon": "microsoft-windows-sysmon/operational",
+             "powershell": "microsoft-windows-powershell/operational"}
 
 
 @dataclass(slots=True)
 class PredicateTerm:
     line: int | None
-    written: str  # the loosest value as the rule wrote it: `Image ends_with '\\cmd.exe'`
+    written: str  # the commonest value as the rule wrote it: `Image ends_with '\\cmd.exe'`
     field: str  # canonical
     op: str
     value: str
     values: int  # OR-ed values in the predicate
-    reach: int  # other rules using the loosest value
-    generality: str  # "event-type" | "routing" | "presence" | "short-substring" | ""
-    score: float
+    reach: int  # other rules using the commonest value
+    peer_excluded: int  # other rules excluding it
+    share: float  # the predicate's share (noisy-OR of its values)
+    basis: str  # the commonest value's basis: lab | native | logging-excluded | peer-filtered | form | ...
+    evidence: str  # one clause: "a native Windows binary; runs on 54 of 115 lab recordings"
+    benign: bool
+    positive: bool  # False: inside an exclusion
 
 
 @dataclass(slots=True)
 class ExclusionTerm:
     text: str
-    excluded_by: int  # other rules excluding the most excluded of its values
+    benign: bool
+    share: float  # what the exclusion matches on its own
+    weight: float  # the rule is divided by 1 + weight
     trivial: bool  # only drops empty or missing values
-    factor: float
-
-
-@dataclass(slots=True)
-class BranchTerm:
-    predicates: list[PredicateTerm]
-    anchor: int  # index of the most specific predicate (-1: a branch of exclusions only)
-    base: float  # the most specific predicate's score (1.0 for a branch of exclusions only)
-    structure: float  # product of (0.5 + 0.5 * score) over the other predicates
-    exclusions: list[ExclusionTerm]
-    exclusion_factor: float
-    score: float
 
 
 @dataclass(slots=True)
 class NoiseBreakdown:
     rule: str
     kind: str
-    score: float
-    source: str = ""
+    score: float | None
+    estimate: float = 1.0  # the rule's share (before rounding)
+    source: str = ""  # the rule's log-source label
+    prior_source: str = ""  # the prior's table it is judged against ("" none)
     source_rules: int = 0
-    threshold: int = 0  # T used for this rule's indicators
-    corpus_threshold: int = 0
-    branches: list[BranchTerm] = field(default_factory=list)
-    truncated: bool = False
-    combined: float = 0.0  # noisy-OR of the branches, capped by shared_cap
-    shared_cap: float = 1.0  # score of the most specific predicate every branch needs
+    threshold: int = 0  # T for reach in this log source
+    predicates: list[PredicateTerm] = field(default_factory=list)
+    exclusions: list[ExclusionTerm] = field(default_factory=list)
+    logic: float = 1.0  # the query's share, before beyond-query and correlation factors
     beyond_query: str = ""
     beyond_factor: float = 1.0
     references: list[dict[str, Any]] = field(default_factory=list)  # correlation: [{rule, score}]
+    intent: str = "detection"
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _round(x: float) -> float:
-    return round(min(1.0, max(0.0, x)), 3)
+def score_of(estimate: float) -> float:
+    return round(min(1.0, max(0.0, estimate)) ** (1 / SCORE_ROOT), 4)
 
 
 def source_threshold(rule: NormalizedRule, common: Commonness) -> tuple[int, int]:
@@ -112,177 +119,249 @@ def source_threshold(rule: NormalizedRule, common: Commonness) -> tuple[int, int
     return size, min(common.threshold, max(common.options.min_reach, math.ceil(SOURCE_SHARE * size)))
 
 
-def _generality(key: IndicatorKey, common: Commonness) -> str:
-    """What a value's field and operator alone say (the same for every value of one
-    predicate): "presence", "event-type", "routing", else ""."""
-    if common.is_broad(key):
-        return "presence" if key.op in ("exists", "is_null") else "event-type"
-    if common.is_generic(key) and key.field.casefold() not in EVENT_NAME_FIELDS:
-        return "routing"  # says which log to read, narrows nothing within it
-    return ""
+def prior_context(rule: NormalizedRule, prior: Prior) -> tuple[str, str]:
+    """(the prior's log source, the Windows channel) a rule reads."""
+    ls = rule.logsource
+    source = prior.source_of(ls.category, tuple(s.event_type for s in rule.steps))
+    return source, _CHANNELS.get(ls.service.casefold(), "")
 
 
-class PredicateScore(NamedTuple):
-    score: float
-    reach: int
-    generality: str  # why the field or value is loose ("" when only its reach speaks)
-    value: int  # index of the loosest value; -1 for a predicate without values
-
-
-def _predicate_score(rule: NormalizedRule, i: int, common: Commonness, threshold: int) -> PredicateScore:
-    """The score of one predicate, its reach, generality and loosest value: each
-    value scores its reach among other rules, unless its field or operator says it is
-    loose (1.0), or it is a short substring (at least SHORT_SUBSTRING_SCORE)."""
-    keys = rule.predicates[i].keys()
-    if not keys:
-        return PredicateScore(1.0, 0, "", -1)
-    fixed = _generality(keys[0], common)
-    short = keys[0].op in ("contains", "wildcard", "regex_match")
-    short_value = common.options.short_value
-    best = PredicateScore(-1.0, -1, "", -1)
-    for n, k in enumerate(keys):
-        r = common.others(k, rule.key)
-        kind = fixed
-        if fixed:
-            score = 1.0
-        else:
-            score = r / (r + threshold) if r + threshold else 0.0
-            if short and score < SHORT_SUBSTRING_SCORE and len(k.value) <= short_value:
-                score, kind = SHORT_SUBSTRING_SCORE, "short-substring"
-        if (score, r) > (best[0], best[1]):
-            best = PredicateScore(score, r, kind, n)
-    return best
-
-
-def _predicate_term(rule: NormalizedRule, i: int, scored: tuple[float, int, str, int]) -> PredicateTerm:
-    p = rule.predicates[i]
-    score, reach, kind, n = scored
-    if n < 0:
-        return PredicateTerm(p.line, f"{p.native_field or p.field} {p.op}", p.field, p.op, "", 0, 0, "", score)
-    k = p.keys()[n]
-    return PredicateTerm(p.line, p.describe(n), k.field, k.op, k.value, len(p.values), reach, kind, score)
-
-
-def _exclusion(rule: NormalizedRule, node: Node, common: Commonness, detail: bool) -> ExclusionTerm:
-    idx = sorted(set(leaves(node)))
-    text = (" and ".join(rule.predicates[i].describe() for i in idx[:3]) + (" ..." if len(idx) > 3 else "")
-            if detail else "")
-    if drops_only_empty(rule, node):
-        return ExclusionTerm(text, 0, True, 1.0)
-    usage = common.index.usage
-    most = 0
-    for i in idx:
-        for k in rule.predicates[i].keys():
-            u = usage.get(k)
-            if u is not None and len(u.excluded) > most:
-                most = max(most, len(u.excluded) - (rule.key in u.excluded))
-    share = most / (most + common.threshold) if most + common.threshold else 0.0
-    return ExclusionTerm(text, most, False, 1.0 - EXCLUSION_BASE - EXCLUSION_COMMON * share)
-
-
-class _Terms:
-    """One rule's predicate and exclusion terms, each computed once: its branches share them."""
-
-    __slots__ = ("rule", "common", "threshold", "detail", "preds", "ranks", "excls")
-
-    def __init__(self, rule: NormalizedRule, common: Commonness, threshold: int, detail: bool) -> None:
-        self.rule, self.common, self.threshold, self.detail = rule, common, threshold, detail
-        self.preds: dict[int, PredicateScore] = {}
-        self.ranks: dict[int, tuple[float, int, int]] = {}  # the order within a branch: score, line, index
-        self.excls: dict[int, ExclusionTerm] = {}
-
-    def _score(self, i: int) -> None:
-        scored = self.preds[i] = _predicate_score(self.rule, i, self.common, self.threshold)
-        self.ranks[i] = (scored.score, self.rule.predicates[i].line or 0, i)
-
-    def branch(self, positive: frozenset[int], exclusions: tuple[Node, ...]) -> BranchTerm:
-        ranks, preds = self.ranks, self.preds
-        if not ranks.keys() >= positive:  # most branches reuse predicates scored already
-            for i in positive:
-                if i not in ranks:
-                    self._score(i)
-        order = sorted(positive, key=ranks.__getitem__)
-        anchor = order[0] if order else -1
-        base = preds[anchor].score if order else 1.0  # only exclusions: fires on everything else
-        structure = 1.0
-        for i in order[1:]:  # each further predicate narrows by half of what it lets through
-            structure *= 0.5 + 0.5 * preds[i].score
-        terms = []
-        factor = 1.0
-        for x in exclusions:
-            t = self.excls.get(id(x))
-            if t is None:
-                t = self.excls[id(x)] = _exclusion(self.rule, x, self.common, self.detail)
-            terms.append(t)
-            factor *= t.factor
-        factor = max(EXCLUSION_FLOOR, factor)
-        if not self.detail:
-            return BranchTerm([], anchor, base, structure, [], factor, base * structure * factor)
-        shown = [_predicate_term(self.rule, i, preds[i]) for i in order]
-        return BranchTerm(shown, anchor, base, structure, terms, factor, base * structure * factor)
-
-
-def combine(branches: list[BranchTerm]) -> float:
-    """Noisy-OR of the branches, where branches resting on the same most specific predicate
-    count together at most as much as that predicate alone: they fire on its events only
-    (`a and (x1 or x2 or ... or x30)` expands to thirty branches, not thirty chances)."""
-    groups: dict[int, list[BranchTerm]] = {}
-    for i, b in enumerate(branches):
-        groups.setdefault(b.anchor if b.anchor >= 0 else -1 - i, []).append(b)
+def noisy_or(shares: list[float]) -> float:
     quiet = 1.0
-    for group in groups.values():
-        q = 1.0
-        for b in group:
-            q *= 1.0 - b.score
-        cap = max(b.base * b.exclusion_factor for b in group)
-        quiet *= 1.0 - min(1.0 - q, cap)
+    for s in shares:
+        quiet *= 1.0 - s
     return 1.0 - quiet
 
 
+def narrow(shares: list[float]) -> float:
+    """An AND of parts: the rarest part, narrowed by the square root of each other part."""
+    if not shares:
+        return 1.0
+    low = min(shares)
+    out = low ** (1.0 - AND_DAMPING)
+    for s in shares:
+        out *= s ** AND_DAMPING
+    return out
+
+
+def unknown_alternatives(shares: list[float]) -> float:
+    """An OR of values the prior does not know, judged by form: the likeliest one, widened
+    by the log of their number. A list of three hundred driver names is wider than one name,
+    but each guess of "unknown, so 1 in 100" is not another independent chance."""
+    top = max(shares)
+    return 1.0 - (1.0 - top) ** (1.0 + math.log(len(shares)) + 1e-3 * (sum(shares) - top))
+
+
+def trim(weights: list[float]) -> float:
+    """What a set of exclusions lets through: each removes one known source of matches, with
+    diminishing returns (a rule that needs thirty exclusions matches much more than those
+    thirty programs, and the long tail remains)."""
+    return 1.0 / (1.0 + math.log1p(sum(weights))) if weights else 1.0
+
+
+class RuleJudge:
+    """One rule's value and predicate shares, each computed once."""
+
+    def __init__(self, rule: NormalizedRule, common: Commonness, prior: Prior | None = None,
+                 detail: bool = True) -> None:
+        prior = prior or shared_prior()
+        self.rule, self.common, self.prior, self.detail = rule, common, prior, detail
+        self.excl: dict[int, ExclusionTerm] = {}
+        self.source, self.channel = prior_context(rule, prior)
+        self.platform = rule.logsource.product.casefold()
+        self.size, self.threshold = source_threshold(rule, common)
+        self.members = common.source_members(rule)
+        # per predicate: share, index of its commonest value, that value's evidence, reach, peers excluding it
+        self.preds: dict[int, tuple[float, int, Evidence, int, int]] = {}
+
+    def value(self, key: IndicatorKey) -> tuple[float, Evidence, int, int]:
+        """(share, evidence, reach, peers excluding it) of one value."""
+        ev = self.prior.evidence(key, self.source, self.channel, self.platform)
+        share = ev.share
+        usage = self.common.index.usage.get(key)
+        reach = excluded = 0
+        if usage is not None:
+            reach = len(usage.positive) - (self.rule.key in usage.positive)
+            if usage.excluded:  # benign where this rule looks: rules of its own log source
+                mine = usage.excluded if self.rule.logsource.key() == "(any)" else usage.excluded & self.members
+                excluded = len(mine) - (self.rule.key in mine)
+        if excluded >= PEER_FILTERED_RULES and ev.basis in ("form", "presence"):
+            peer = PEER_FILTERED_SHARE * (1 + excluded / (excluded + self.threshold))
+            if peer > share:
+                share = peer
+                ev = Evidence(peer, "peer-filtered", f"{excluded} other rules exclude it as benign", True)
+        if ev.basis == "form" and key.op == "eq" and key.field != KEYWORD_FIELD:
+            if names_event(key.field) and share < EVENT_NAME_SHARE:
+                share = EVENT_NAME_SHARE
+                ev = Evidence(share, "event-name", "names a kind of event, and the rule fires on every one of "
+                              "that kind its other conditions let through", False)
+            distinct, users = self.common.field_values(key.field)
+            if users >= CATEGORICAL_MIN_RULES and distinct and 1.0 / (distinct + 1) > share:
+                share = 1.0 / (distinct + 1)
+                ev = Evidence(share, "categorical", f"one of only {distinct} values {users} rules test "
+                              f"{key.field} for", False)
+        if reach and ev.basis not in ("event-type", "routing", "presence"):
+            # saturating: raises every share below 1, never to 1
+            share = 1.0 - (1.0 - share) ** (1.0 + REACH_BOOST * reach / (reach + self.threshold))
+        return share, ev, reach, excluded
+
+    def predicate(self, i: int) -> float:
+        got = self.preds.get(i)
+        if got is None:
+            keys = self.rule.predicates[i].keys()
+            if not keys:
+                got = (MAX_SHARE, -1, Evidence(MAX_SHARE, "form", "a test without values", False), 0, 0)
+            else:
+                best, shares, unknown = None, [], []
+                for n, k in enumerate(keys):
+                    share, ev, reach, excl = self.value(k)
+                    (unknown if ev.basis == "form" else shares).append(share)
+                    if best is None or (share, reach) > (best[0], best[3]):
+                        best = (share, n, ev, reach, excl)
+                assert best is not None
+                if unknown:
+                    shares.append(unknown_alternatives(unknown))
+                got = (noisy_or(shares),) + best[1:]
+            self.preds[i] = got
+        return got[0]
+
+    def benign(self, node: Node) -> bool:
+        for i in leaves(node):
+            self.predicate(i)
+            if self.preds[i][2].benign:
+                return True
+        return False
+
+    def exclusion(self, node: Node) -> ExclusionTerm:
+        idx = sorted(set(leaves(node)))
+        text = (" and ".join(self.rule.predicates[i].describe() for i in idx[:3]) + (" ..." if len(idx) > 3 else "")
+                if self.detail else "")
+        if drops_only_empty(self.rule, node):
+            return ExclusionTerm(text, False, 0.0, EMPTY_EXCLUSION_WEIGHT, True)
+        share = self.share(node)
+        benign = self.benign(node)
+        weight = (BENIGN_EXCLUSION_WEIGHT if benign else OTHER_EXCLUSION_WEIGHT) + share
+        return ExclusionTerm(text, benign, share, weight, False)
+
+    def share(self, root: Node) -> float:
+        """The share of a (sub)tree, evaluated bottom-up without recursion (trees can be deep)."""
+        out: dict[int, float] = {}
+        stack: list[tuple[Node, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if isinstance(node, Leaf):
+                out[id(node)] = self.predicate(node.pred)
+                continue
+            kids = [node.child] if isinstance(node, Not) else node.children
+            if not ready:
+                stack.append((node, True))
+                stack.extend((c, False) for c in kids if not isinstance(c, Not))
+                continue
+            if isinstance(node, Not):
+                out[id(node)] = trim(self.weights(node))
+                continue
+            pos = [out[id(c)] for c in kids if not isinstance(c, Not)]
+            negs = [w for c in kids if isinstance(c, Not) for w in self.weights(c)]
+            if isinstance(node, And):
+                out[id(node)] = narrow(pos) * trim(negs)
+            else:
+                out[id(node)] = noisy_or(pos + [trim([w]) for w in negs])
+        return out[id(root)]
+
+    def weights(self, node: Not) -> list[float]:
+        """The weights of one NOT: `not (a or b)` is two exclusions, `not a and not b`."""
+        parts = node.child.children if isinstance(node.child, Or) else [node.child]
+        out = []
+        for x in parts:
+            t = self.excl.get(id(x))
+            if t is None:
+                t = self.excl[id(x)] = self.exclusion(x)
+            out.append(t.weight)
+        return out
+
+    def terms(self) -> tuple[list[PredicateTerm], list[ExclusionTerm]]:
+        pol = self.rule.polarity
+        shown = []
+        for i in sorted(self.preds):
+            share, n, ev, reach, excl = self.preds[i]
+            p = self.rule.predicates[i]
+            if n < 0:
+                shown.append(PredicateTerm(p.line, f"{p.native_field or p.field} {p.op}", p.field, p.op, "", 0, 0, 0,
+                                           share, ev.basis, ev.text, ev.benign, pol.get(i, True)))
+                continue
+            k = p.keys()[n]
+            shown.append(PredicateTerm(p.line, p.describe(n), k.field, k.op, k.value, len(p.values), reach, excl,
+                                       share, ev.basis, ev.text, ev.benign, pol.get(i, True)))
+        return shown, list({id(t): t for t in self.excl.values()}.values())
+
+
+def _unscored(rule: NormalizedRule, kind: str, note: str, intent_kind: str) -> NoiseBreakdown:
+    return NoiseBreakdown(rule.key, kind, None, intent=intent_kind, note=note, source=rule.logsource.key())
+
+
 def explain(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = frozenset(),
-            detail: bool = True) -> NoiseBreakdown:
+            detail: bool = True, prior: Prior | None = None) -> NoiseBreakdown:
     """The noise score of a rule with every term that makes it. Without `detail` the same
     numbers are computed but the per-predicate and per-exclusion terms are not kept."""
+    from .intent import intent as rule_intent  # intent reads the loaders' metadata; imported late
+
+    prior = prior or shared_prior()
     kind = getattr(rule, "kind", "rule")
     if not rule.has_logic:  # a corpus rule known only from a stored index
         stored = getattr(rule, "stored_noise", None)
-        return NoiseBreakdown(rule.key, kind, stored if stored is not None else NO_LOGIC_SCORE,
-                              note="known only from a stored index: its stored score")
+        return NoiseBreakdown(rule.key, kind, stored, note="known only from a stored index: its stored score"
+                              if stored is not None else "known only from a stored index without a score")
+    what = rule_intent(rule)
+    if not what.static:
+        return _unscored(rule, kind, what.note, what.kind)
     if kind == "correlation":
         refs = []
         for ref in rule.references:
             target = common.index.resolve_reference(ref)
             if target is not None and target.key not in _seen:
-                refs.append({"reference": ref, "rule": target.key,
-                             "score": explain(target, common, _seen | {rule.key}, detail=False).score})
+                sub = explain(target, common, _seen | {rule.key}, detail=False, prior=prior)
+                if sub.score is not None:
+                    refs.append({"reference": ref, "rule": target.key, "score": sub.score, "estimate": sub.estimate})
         if not refs:
-            return NoiseBreakdown(rule.key, kind, NO_LOGIC_SCORE, note="a correlation whose rules are not in the corpus")
-        low = min(r["score"] for r in refs)
-        return NoiseBreakdown(rule.key, kind, round(low * CORRELATION_FACTOR, 3), references=refs,
-                              note=f"a correlation: its quietest rule's score times {CORRELATION_FACTOR}")
-    size, threshold = source_threshold(rule, common)
-    out = NoiseBreakdown(rule.key, kind, NO_LOGIC_SCORE, rule.logsource.key(), size, threshold, common.threshold)
+            return _unscored(rule, kind, "a correlation whose rules are not in the corpus: nothing to judge", what.kind)
+        low = min(r["estimate"] for r in refs)
+        est = low * CORRELATION_FACTOR
+        return NoiseBreakdown(rule.key, kind, score_of(est), est, references=refs, logic=low, intent=what.kind,
+                              note=f"a correlation: its quietest rule's share times {CORRELATION_FACTOR}")
     if kind == "filter":
-        out.note = "a filter only removes matches from other rules"
-        return out
-    all_branches, out.truncated = rule.branch_view()
-    terms = _Terms(rule, common, threshold, detail)
-    out.branches = [terms.branch(b.positive, b.exclusions) for b in all_branches]
-    if not out.branches:
-        out.note = "no logic to score"
-        return out
-    out.combined = combine(out.branches)
-    # A predicate every branch needs bounds the whole rule: it fires only when that one does.
-    shared = frozenset.intersection(*(b.positive for b in all_branches))
-    if shared:
-        out.shared_cap = min(terms.preds[i].score for i in shared)
-        out.combined = min(out.combined, out.shared_cap)
+        return _unscored(rule, kind, "a filter only removes matches from other rules", what.kind)
+    if rule.tree is None:
+        return _unscored(rule, kind, "no logic to judge", what.kind)
+    judge = RuleJudge(rule, common, prior, detail)
+    logic = judge.share(rule.tree)
+    out = NoiseBreakdown(rule.key, kind, None, logic, rule.logsource.key(), judge.source, judge.size,
+                         judge.threshold, logic=logic, intent=what.kind, note=what.note)
     if rule.beyond_query:
         out.beyond_query, out.beyond_factor = rule.beyond_query, BEYOND_QUERY_FACTOR
-    out.score = _round(out.combined * out.beyond_factor)
+    out.estimate = logic * out.beyond_factor
+    out.score = score_of(out.estimate)
+    if detail:
+        out.predicates, out.exclusions = judge.terms()
     return out
 
 
-def noise_score(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = frozenset()) -> float:
+def noise_score(rule: NormalizedRule, common: Commonness, _seen: frozenset[str] = frozenset()) -> float | None:
     """The total of `explain`, without keeping its terms."""
     return explain(rule, common, _seen, detail=False).score
+
+
+def unscored_note(rule: NormalizedRule) -> str:
+    """Why a rule has no noise score, from the rule alone (`explain` says the same)."""
+    from .intent import intent as rule_intent
+
+    what = rule_intent(rule)
+    if not what.static:
+        return what.note
+    if not rule.has_logic:
+        return "known only from a stored index without a score"
+    kind = getattr(rule, "kind", "rule")
+    if kind == "correlation":
+        return "a correlation whose rules are not in the corpus: nothing to judge"
+    if kind == "filter":
+        return "a filter only removes matches from other rules"
+    return "no logic to judge"

@@ -76,9 +76,12 @@ class Check:
                 return o.default
         raise KeyError(f"{cls.name} has no option {name!r}")
 
-    def finding(self, rule: NormalizedRule, message: str, line: int | None = None, **data: Any) -> Finding:
+    def finding(self, rule: NormalizedRule, message: str, line: int | None = None, *,
+                severity: str | None = None, **data: Any) -> Finding:
+        """A finding of this check on `rule`; `severity` lowers or raises this one finding
+        (hunting content gets `info`), else the check's own."""
         return Finding(
-            code=self.code, name=self.name, severity=self.severity, message=message,
+            code=self.code, name=self.name, severity=severity or self.severity, message=message,
             path=rule.path, line=line if line is not None else rule.line,
             rule_id=rule.id, rule_key=rule.key, data=data,
         )

@@ -140,7 +140,7 @@ def cmd_explain(argv: list[str]) -> int:
     return 0
 
 
-def _render_measured(rule: NormalizedRule, estimate: float, m, out: TextIO) -> None:
+def _render_measured(rule: NormalizedRule, estimate: float | None, m, out: TextIO) -> None:
     if m is None:
         out.write("baseline: the rule cannot be judged on single events, so the estimate stands\n")
         return
@@ -148,8 +148,15 @@ def _render_measured(rule: NormalizedRule, estimate: float, m, out: TextIO) -> N
               f"the estimate {_num(estimate)}: noise score {_num(m.combine(estimate))}\n")
 
 
-def _num(x: float) -> str:
-    return f"{x:.3f}"
+def _num(x: float | None) -> str:
+    return "none" if x is None else f"{x:.3f}"
+
+
+def _share(x: float) -> str:
+    """A share as people read it: `1 in 40`."""
+    if x >= 0.5:
+        return f"{x:.0%}"
+    return f"1 in {round(1 / x):,}" if x > 0 else "0"
 
 
 def render_text(rule: NormalizedRule, b: NoiseBreakdown, out: TextIO) -> None:
@@ -160,38 +167,34 @@ def render_text(rule: NormalizedRule, b: NoiseBreakdown, out: TextIO) -> None:
 
     con = console_for(out)
     con.print(f"[bold]{escape(inert(rule.title or rule.key))}[/bold]  {escape(inert(rule.path))}")
-    con.print(f"noise score [bold]{_num(b.score)}[/bold]  ({escape(b.note or rule.vendor + ' ' + b.kind)})")
+    if b.score is None:
+        con.print(f"noise score [bold]none[/bold]: {escape(b.note)}")
+        return
+    what = f"{b.intent}: {b.note}" if b.note else b.intent
+    con.print(f"noise score [bold]{_num(b.score)}[/bold] = estimate {b.estimate:.3g} ** (1/4): expected to match "
+              f"about {_share(b.estimate)} hosts' ordinary activity in a working period  ({escape(what)})")
     if b.references:
         for ref in b.references:
-            con.print(f"  references {escape(inert(ref['reference']))}: {_num(ref['score'])}")
-        con.print(f"  = min {_num(min(r['score'] for r in b.references))} x 0.5 = {_num(b.score)}")
+            con.print(f"  references {escape(inert(ref['reference']))}: score {_num(ref['score'])}, "
+                      f"estimate {ref['estimate']:.3g}")
+        con.print(f"  = quietest {b.logic:.3g} x {b.estimate / b.logic if b.logic else 0:.2g}")
         return
-    if not b.branches:
-        return
-    con.print(f"log source {escape(b.source)}: {b.source_rules} rules in the corpus, so an indicator is "
-              f"half-common at T = {b.threshold} other rules (corpus threshold {b.corpus_threshold})")
-    for n, br in enumerate(b.branches, 1):
-        t = Table(title=f"AND-branch {n} of {len(b.branches)}: {_num(br.score)}", title_justify="left",
-                  header_style="bold")
-        for col, just in (("predicate (loosest value)", "left"), ("values", "right"), ("reach", "right"),
-                          ("generality", "left"), ("score", "right"), ("factor", "right")):
+    con.print(f"log source {escape(b.source)} (prior: {escape(b.prior_source or 'none of its tables')}); "
+              f"reach counts other rules, {b.source_rules} read this log source (T = {b.threshold})")
+    if b.predicates:
+        t = Table(header_style="bold")
+        for col, just in (("", "left"), ("predicate (commonest value)", "left"), ("values", "right"),
+                          ("share", "right"), ("reach", "right"), ("evidence", "left")):
             t.add_column(col, justify=just)  # type: ignore[arg-type]
-        for i, p in enumerate(br.predicates):
-            factor = "base" if i == 0 else _num(0.5 + 0.5 * p.score)
-            t.add_row(escape(inert(p.written)), str(p.values), str(p.reach), p.generality or "-",
-                      _num(p.score), factor)
+        for p in b.predicates:
+            t.add_row("+" if p.positive else "not", escape(inert(p.written)), str(p.values), _share(p.share),
+                      str(p.reach), escape(p.evidence))
         con.print(t)
-        for x in br.exclusions:
-            why = "drops only empty values" if x.trivial else f"{x.excluded_by} other rules exclude it"
-            con.print(f"  exclusion not ({escape(inert(x.text))}): {why}, x {_num(x.factor)}")
-        con.print(f"  branch = base {_num(br.base)} x structure {_num(br.structure)} x exclusions "
-                  f"{_num(br.exclusion_factor)} = {_num(br.score)}")
-    if b.truncated:
-        con.print("  (the condition has more AND-branches than are expanded; the rest are not counted)")
-    combined = f"1 - prod(1 - branch) = {_num(b.combined)}" if len(b.branches) > 1 else _num(b.combined)
-    if len(b.branches) > 1:
-        combined = ("noisy-OR of the branches (those resting on one most specific predicate capped at it)"
-                    + (f", capped at {_num(b.shared_cap)} by a predicate every branch needs" if b.shared_cap < 1 else "")
-                    + f" = {_num(b.combined)}")
+    for x in b.exclusions:
+        why = ("drops only empty values" if x.trivial else
+               f"{'known benign activity' if x.benign else 'an exclusion'} matching {_share(x.share)}")
+        con.print(f"  exclusion not ({escape(inert(x.text))}): {why}, weight {x.weight:.2f}")
+    con.print("  combined: an OR adds its parts (1 - prod(1 - share)); an AND keeps its rarest part and "
+              "narrows by the square root of each other; exclusions divide by 1 + ln(1 + their weights)")
     tail = f" x {b.beyond_factor} ({escape(b.beyond_query)})" if b.beyond_query else ""
-    con.print(f"total = {combined}{tail}" + (f" = [bold]{_num(b.score)}[/bold]" if tail else ""))
+    con.print(f"total = {b.logic:.3g}{tail} = {b.estimate:.3g}: noise score [bold]{_num(b.score)}[/bold]")

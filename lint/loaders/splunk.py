@@ -277,6 +277,7 @@ def _load(path: str, data: dict, text: str, macros: dict[str, Macro], line: int,
                            if _TECHNIQUE.match(str(t).strip().upper())}),
         logsource=logsource_for(info["datamodel"], sources, info["macros"]),
         predicates=sink.predicates, tree=simplify(node), kind="rule",
+        unmodelled=tuple(dict.fromkeys(info["unmodelled"])),
         level=rtype.lower(), status=str(data.get("status") or ""),
         extra={
             "type": rtype, "datamodel": info["datamodel"], "filter_macro": info["filter_macro"],

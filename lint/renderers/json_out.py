@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, TextIO
 
+from ..analysis.noise import unscored_note
 from ..run_result import RunResult
 from ..model.rule import NormalizedRule
 from ..model.tree import to_dict
@@ -23,6 +24,7 @@ def rule_dict(rule: NormalizedRule, noise: float | None) -> dict[str, Any]:
         "tactics": rule.tactics,
         "logsource": rule.logsource.key(),
         "noise_score": noise,
+        **({"noise_note": unscored_note(rule)} if noise is None else {}),
         "predicates": [
             {"field": p.field, "op": p.op, "values": list(p.values), "line": p.line,
              "native_field": p.native_field, "positive": rule.polarity.get(i, True)}

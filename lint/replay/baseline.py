@@ -45,7 +45,11 @@ class Measured:
     def weight(self) -> float:
         return self.scope_events / (self.scope_events + EVIDENCE_HALF_WEIGHT)
 
-    def combine(self, estimate: float) -> float:
+    def combine(self, estimate: float | None) -> float:
+        """The measured rate weighed against the estimate; alone where there is no estimate
+        (a rule whose volume its logic does not tell is still measured when replayed)."""
+        if estimate is None:
+            return round(self.rate_score(), 3)
         w = self.weight()
         return round(w * self.rate_score() + (1 - w) * estimate, 3)
 

@@ -62,7 +62,7 @@ def parse_spl(text: str, sink: PredicateSink,
     """
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"search longer than {MAX_QUERY_CHARS} characters", 0, "search too long")
-    info: dict[str, Any] = {"filter_macro": None, "unknown_macros": [], "macros": [], "datamodel": None,
+    info: dict[str, Any] = {"filter_macro": None, "unknown_macros": [], "unmodelled": [], "macros": [], "datamodel": None,
                             "aggregation": None, "filter_predicates": 0}
     expanded, omap = _Expander(macros or {}, info).top(text)
     first = len(sink.predicates)

@@ -152,6 +152,8 @@ class _Pipeline:
             self.parts.append(node)
 
     def search(self, expr: str, base: int) -> None:
+        if "[" in expr:  # `search [subsearch]` keeps events matching what the subsearch returns
+            self.info["unmodelled"].append("a subsearch filter")
         self.keep(_SearchBuilder(self, base).build(self.parse(expr, base, "start_search", "search")))
 
     def where(self, expr: str, base: int) -> None:
