@@ -122,6 +122,8 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
             "type": rtype, "language": language, "technique_names": names, "threat": threat, "tags": tags,
             "index": rule.get("index"), "building_block": rule.get("building_block_type"),
             "new_terms_fields": _new_terms(rule), "threshold": rule.get("threshold"),
+            "ml_job": _job(rule.get("machine_learning_job_id")) if rtype == "machine_learning" else "",
+            "esql_from": _esql_sources(rule.get("query")) if language == "esql" else [],
         }.items() if v},
     )
     out.beyond_query = _beyond_query(rtype, rule)
@@ -228,6 +230,19 @@ def _job(job: Any) -> str:
     if isinstance(job, list):
         return ", ".join(str(j) for j in job)
     return str(job or "unnamed")
+
+
+# An ES|QL query's sources: `FROM a, b METADATA ...` (or TS), after any leading comments.
+_ESQL_FROM = re.compile(r"(?:\s|//[^\n]*\n?)*(?:from|ts)\s+(.*?)(?:\s+metadata\b|\||$)", re.I | re.S)
+
+
+def _esql_sources(query: Any) -> list[str]:
+    """The index patterns an ES|QL query reads (what `index` is to other rule types)."""
+    m = _ESQL_FROM.match(query) if isinstance(query, str) else None
+    if not m:
+        return []
+    sources = re.sub(r"//[^\n]*", "", m.group(1))
+    return [s.strip().strip('"') for s in sources.split(",") if s.strip()][:20]
 
 
 def _beyond_query(rtype: str, rule: dict) -> str:
