@@ -144,14 +144,6 @@ def narrow(shares: list[float]) -> float:
     return out
 
 
-def unknown_alternatives(shares: list[float]) -> float:
-    """An OR of values the prior does not know, judged by form: the likeliest one, widened
-    by the log of their number. A list of three hundred driver names is wider than one name,
-    but each guess of "unknown, so 1 in 100" is not another independent chance."""
-    top = max(shares)
-    return 1.0 - (1.0 - top) ** (1.0 + math.log(len(shares)) + 1e-3 * (sum(shares) - top))
-
-
 def trim(weights: list[float]) -> float:
     """What a set of exclusions lets through: each removes one known source of matches, with
     diminishing returns (a rule that needs thirty exclusions matches much more than those
@@ -167,6 +159,8 @@ class RuleJudge:
         prior = prior or shared_prior()
         self.rule, self.common, self.prior, self.detail = rule, common, prior, detail
         self.excl: dict[int, ExclusionTerm] = {}
+        self.own: dict[str, int] = {}
+        self.sig: dict[int, tuple] = {}  # a structural key per evaluated node, to count repeats once
         self.source, self.channel = prior_context(rule, prior)
         self.platform = rule.logsource.product.casefold()
         self.size, self.threshold = source_threshold(rule, common)
@@ -196,7 +190,8 @@ class RuleJudge:
                 ev = Evidence(share, "event-name", "names a kind of event, and the rule fires on every one of "
                               "that kind its other conditions let through", False)
             distinct, users = self.common.field_values(key.field)
-            if users >= CATEGORICAL_MIN_RULES and distinct and 1.0 / (distinct + 1) > share:
+            distinct -= self.own_values(key.field)  # the rule's own values are not evidence
+            if users >= CATEGORICAL_MIN_RULES and distinct > 0 and 1.0 / (distinct + 1) > share:
                 share = 1.0 / (distinct + 1)
                 ev = Evidence(share, "categorical", f"one of only {distinct} values {users} rules test "
                               f"{key.field} for", False)
@@ -205,6 +200,16 @@ class RuleJudge:
             share = 1.0 - (1.0 - share) ** (1.0 + REACH_BOOST * reach / (reach + self.threshold))
         return share, ev, reach, excluded
 
+    def own_values(self, field: str) -> int:
+        """Exact values on `field` only this rule uses."""
+        n = self.own.get(field)
+        if n is None:
+            usage = self.common.index.usage
+            n = self.own[field] = len({
+                k for p in self.rule.predicates if p.field == field and p.op == "eq"
+                for k in p.keys() if (u := usage.get(k)) is not None and u.rules <= {self.rule.key}})
+        return n
+
     def predicate(self, i: int) -> float:
         got = self.preds.get(i)
         if got is None:
@@ -212,15 +217,13 @@ class RuleJudge:
             if not keys:
                 got = (MAX_SHARE, -1, Evidence(MAX_SHARE, "form", "a test without values", False), 0, 0)
             else:
-                best, shares, unknown = None, [], []
+                best, shares = None, []
                 for n, k in enumerate(keys):
                     share, ev, reach, excl = self.value(k)
-                    (unknown if ev.basis == "form" else shares).append(share)
+                    shares.append(share)
                     if best is None or (share, reach) > (best[0], best[3]):
                         best = (share, n, ev, reach, excl)
                 assert best is not None
-                if unknown:
-                    shares.append(unknown_alternatives(unknown))
                 got = (noisy_or(shares),) + best[1:]
             self.preds[i] = got
         return got[0]
@@ -240,17 +243,28 @@ class RuleJudge:
             return ExclusionTerm(text, False, 0.0, EMPTY_EXCLUSION_WEIGHT, True)
         share = self.share(node)
         benign = self.benign(node)
-        weight = (BENIGN_EXCLUSION_WEIGHT if benign else OTHER_EXCLUSION_WEIGHT) + share
+        if isinstance(node, Leaf):
+            # Each excluded value is an exclusion of its own: `not x and not y` and
+            # `not (x or y)` and `x|y` in one filter weigh the same.
+            weight = 0.0
+            for k in self.rule.predicates[node.pred].keys():
+                v, ev, _, _ = self.value(k)
+                weight += (BENIGN_EXCLUSION_WEIGHT if ev.benign else OTHER_EXCLUSION_WEIGHT) + v
+        else:
+            weight = (BENIGN_EXCLUSION_WEIGHT if benign else OTHER_EXCLUSION_WEIGHT) + share
         return ExclusionTerm(text, benign, share, weight, False)
 
     def share(self, root: Node) -> float:
         """The share of a (sub)tree, evaluated bottom-up without recursion (trees can be deep)."""
         out: dict[int, float] = {}
+        sig = self.sig
         stack: list[tuple[Node, bool]] = [(root, False)]
         while stack:
             node, ready = stack.pop()
             if isinstance(node, Leaf):
                 out[id(node)] = self.predicate(node.pred)
+                p = self.rule.predicates[node.pred]
+                sig[id(node)] = ("L", p.field, p.op, frozenset(p.values))
                 continue
             kids = [node.child] if isinstance(node, Not) else node.children
             if not ready:
@@ -259,9 +273,14 @@ class RuleJudge:
                 continue
             if isinstance(node, Not):
                 out[id(node)] = trim(self.weights(node))
+                sig[id(node)] = ("N", sig.get(id(node.child), id(node.child)))
                 continue
-            pos = [out[id(c)] for c in kids if not isinstance(c, Not)]
+            # `a or a` is `a`, `a and a` is `a`: a part written twice counts once.
+            pos_kids = list({sig[id(c)]: c for c in kids if not isinstance(c, Not)}.values())
+            pos = [out[id(c)] for c in pos_kids]
             negs = [w for c in kids if isinstance(c, Not) for w in self.weights(c)]
+            sig[id(node)] = (type(node).__name__, frozenset(sig[id(c)] for c in pos_kids),
+                             tuple(id(c) for c in kids if isinstance(c, Not)))
             if isinstance(node, And):
                 out[id(node)] = narrow(pos) * trim(negs)
             else:

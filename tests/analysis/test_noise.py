@@ -234,16 +234,15 @@ def test_scores_stay_within_0_and_1(peers):
     for r in [*variants, *peers]:
         s = score_in(r, peers)
         assert 0.0 <= s <= 1.0, (r.title, s)
-    # Two extremes are reached.
-    assert score_in(variants[4], peers) == 1.0
-    assert score_in(variants[5], peers) == 0.0
+    # No floor and no ceiling short of "everything": a rare rule is low but above 0.
+    assert score_in(variants[4], peers) > 0.9
+    assert 0.0 < score_in(variants[5], peers) < score_in(variants[0], peers)
 
 
 def test_common_indicator_alone_is_noisier_than_with_a_specific_one(peers):
     alone = score_in(cmd_rule(), peers)
     specific = score_in(
         cmd_rule("selection and rare", "  rare:\n    CommandLine|contains: 'nobody-else-uses-this'\n"), peers)
-    assert alone == pytest.approx(6 / (6 + 3), abs=1e-3)
     assert specific < alone
     # A moderately shared second indicator still lowers the score.
     with_whoami = score_in(cmd_rule("selection and recon", "  recon:\n    CommandLine|contains: 'whoami'\n"), peers)
@@ -252,7 +251,8 @@ def test_common_indicator_alone_is_noisier_than_with_a_specific_one(peers):
 
 def test_generic_only_rule_scores_highest(peers):
     r = load("t/g.yml", rule_text(1, "  selection:\n    event.type: start\n"))
-    assert score_in(r, peers) == 1.0
+    assert score_in(r, peers) > 0.95
+    assert all(score_in(r, peers) > score_in(p, peers) for p in peers)
 
 
 def test_adding_an_exclusion_lowers_the_score(peers):
@@ -336,7 +336,8 @@ def test_filter_rule_scores_neutral(peers):
     assert res.findings == []
     (flt,) = res.rules
     assert flt.kind == "filter"
-    assert score_in(flt, peers) == NO_LOGIC_SCORE
+    assert score_in(flt, peers) is None
+    assert "filter" in explain(flt, Commonness(CorpusIndex([*peers, flt]))).note
 
 
 # -- correlations ---------------------------------------------------------------------
@@ -362,18 +363,20 @@ def test_correlation_score_comes_from_referenced_rules(peers):
     c = Commonness(idx)
     n_noisy, n_quiet = noise_score(noisy, c), noise_score(quieter, c)
     assert 0 < n_quiet < n_noisy
-    assert noise_score(corr, c) == round(min(n_noisy, n_quiet) * 0.5, 3)
+    low = min(explain(noisy, c).estimate, explain(quieter, c).estimate)
+    assert explain(corr, c).estimate == pytest.approx(low * 0.1)
+    assert noise_score(corr, c) < n_quiet
 
     # Only the noisy rule referenced: the correlation follows it.
     corr2 = _correlation(21, ["noisy_cmd"])
     idx2 = CorpusIndex([*peers, noisy, quieter, corr2])
-    assert noise_score(corr2, Commonness(idx2)) == round(noise_score(noisy, Commonness(idx2)) * 0.5, 3)
+    assert explain(corr2, Commonness(idx2)).estimate == pytest.approx(explain(noisy, Commonness(idx2)).estimate * 0.1)
     assert noise_score(corr2, Commonness(idx2)) > noise_score(corr, c)
 
 
 def test_correlation_without_resolvable_rules(peers):
     corr = _correlation(22, ["does_not_exist"])
-    assert score_in(corr, peers) == NO_LOGIC_SCORE
+    assert score_in(corr, peers) is None
 
 
 def test_correlation_cycles_terminate(peers):
@@ -381,7 +384,7 @@ def test_correlation_cycles_terminate(peers):
     b = _correlation(24, [rid(23)], "t/cb.yml")
     c = Commonness(CorpusIndex([*peers, a, b]))
     s = noise_score(a, c)
-    assert 0.0 <= s <= 1.0
+    assert s is None or 0.0 <= s <= 1.0
 
 
 # -- metadata must not matter ---------------------------------------------------------
@@ -474,8 +477,10 @@ def test_elastic_noise_ignores_severity_maturity_false_positives_and_building_bl
 def test_rules_deciding_beyond_their_query_score_half(peers):
     rule = load("rules/x/cmd_alone.yml", rule_text(77, "  selection:\n    Image|endswith: '\\cmd.exe'\n", "selection"))
     base = score_in(rule, peers)
+    before = explain(rule, Commonness(CorpusIndex([*peers, rule]))).estimate
     rule.beyond_query = "new terms of user.name"
-    assert abs(score_in(rule, peers) - base * 0.5) <= 0.001
+    assert explain(rule, Commonness(CorpusIndex([*peers, rule]))).estimate == pytest.approx(before * 0.1)
+    assert score_in(rule, peers) < base
 
 
 # -- the documented model (docs/noise-score.md) ---------------------------------------
@@ -499,10 +504,11 @@ def test_a_small_log_source_lowers_the_threshold(peers):
 def test_routing_fields_narrow_nothing_but_event_names_do(peers):
     feed = load("t/feed.yml", rule_text(1, "  selection:\n    sourcetype: 'pwsh:driverinventory'\n"))
     okta = load("t/okta.yml", rule_text(2, "  selection:\n    eventtype: 'policy.lifecycle.delete'\n"))
-    assert score_in(feed, peers) == 1.0  # fires on every event of the feed it reads
-    assert score_in(okta, peers) == 0.0  # one kind of Okta event nobody else tests
+    assert score_in(feed, peers) > 0.98  # fires on every event of the feed it reads
+    assert 0.0 < score_in(okta, peers) < score_in(feed, peers)  # one kind of Okta event, of unknown volume
     b = explain(feed, Commonness(CorpusIndex([*peers, feed])))
-    assert b.branches[0].predicates[0].generality == "routing"
+    assert b.predicates[0].basis == "routing"
+    assert explain(okta, Commonness(CorpusIndex([*peers, okta]))).predicates[0].basis == "event-name"
 
 
 def test_an_exclusion_many_rules_apply_trims_more(peers):
@@ -515,19 +521,18 @@ def test_an_exclusion_many_rules_apply_trims_more(peers):
     trivial = cmd_rule("selection and not filter", "  filter:\n    ParentImage: ''\n", n=92)
     base = score_in(cmd_rule(n=93), corpus)
     s_known, s_unknown, s_trivial = (score_in(r, corpus) for r in (known, unknown, trivial))
-    assert s_known < s_unknown < base == s_trivial
-    [branch] = explain(unknown, Commonness(CorpusIndex([*corpus, unknown]))).branches
-    assert branch.exclusions[0].factor == pytest.approx(0.9)
+    assert s_known < s_unknown < s_trivial < base
+    b = explain(known, Commonness(CorpusIndex([*corpus, known])))
+    assert b.exclusions[0].benign and not b.exclusions[0].trivial
 
 
 def test_branches_resting_on_one_predicate_count_at_most_as_much_as_it(peers):
     many = "".join(f"  c{i}:\n    CommandLine|contains: 'whoami'\n    User: 'u{i}'\n" for i in range(30))
     rule = cmd_rule("selection and 1 of c*", many)
     b = explain(rule, Commonness(CorpusIndex([*peers, rule])))
-    assert len(b.branches) == 30
-    # Thirty branches of `whoami` (the most specific predicate of each) never exceed it.
-    whoami = min(t.score for t in b.branches[0].predicates)
-    assert b.score <= round(whoami, 3)
+    # Thirty alternatives AND-ed with `\cmd.exe` never exceed what `\cmd.exe` alone matches.
+    cmd = max(t.share for t in b.predicates if "cmd.exe" in t.written)
+    assert b.estimate <= cmd
     assert b.score == score_in(rule, peers)
 
 
@@ -536,7 +541,6 @@ def test_breakdown_terms_multiply_to_the_score(peers):
                     "  recon:\n    CommandLine|contains: 'whoami'\n  filter:\n    User: system\n"
                     "  generic:\n    event.type: start\n")
     b = explain(rule, Commonness(CorpusIndex([*peers, rule])))
-    for br in b.branches:
-        assert br.score == pytest.approx(br.base * br.structure * br.exclusion_factor)
-    assert b.score == noise_score(rule, Commonness(CorpusIndex([*peers, rule]))) == 1.0
-    assert set(b.to_dict()) >= {"score", "branches", "source", "threshold", "combined"}
+    assert b.estimate == pytest.approx(b.logic * b.beyond_factor)
+    assert b.score == noise_score(rule, Commonness(CorpusIndex([*peers, rule]))) == round(b.estimate ** 0.25, 4)
+    assert set(b.to_dict()) >= {"score", "estimate", "predicates", "exclusions", "source", "threshold", "intent"}

@@ -52,14 +52,14 @@ def test_explain_text_shows_each_term(capsys):
     rule = EXAMPLES / "sigma" / "dns_query" / "dns_query_win_anydesk_domain_non_browser.yml"
     code, out, _ = run_cli(capsys, "explain", str(rule), str(EXAMPLES), "--no-reference", "--no-progress")
     assert code == 0
-    for text in ("noise score", "log source windows/dns_query", "AND-branch 1 of 1", "QueryName ends_with",
-                 "exclusion not (Image ends_with '\\chrome.exe'", "branch = base", "total ="):
+    for text in ("noise score", "log source windows/dns_query", "share", "QueryName ends_with",
+                 "exclusion not (Image ends_with '\\chrome.exe'", "combined:", "total ="):
         assert text in out, text
     data = json.loads(run_cli(capsys, "explain", str(rule), str(EXAMPLES), "--format", "json", "--no-reference")[1])
     b = data["rules"][0]["breakdown"]
-    [branch] = b["branches"]
-    assert branch["exclusions"] and branch["exclusion_factor"] < 1
-    assert branch["score"] == pytest.approx(branch["base"] * branch["structure"] * branch["exclusion_factor"])
+    assert b["exclusions"] and all(x["weight"] > 0 for x in b["exclusions"])
+    assert b["estimate"] == pytest.approx(b["logic"] * b["beyond_factor"])
+    assert b["score"] == data["rules"][0]["noise_score"] == round(b["estimate"] ** 0.25, 4)
 
 
 def test_explain_errors(capsys, tmp_path):
