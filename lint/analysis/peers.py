@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..model.index import CorpusIndex
-from ..model.predicate import IndicatorKey
+from ..model.predicate import IndicatorKey, could_overlap
 from ..model.rule import IndexedRule
 from .commonness import Commonness
 from .field_roles import names_event
@@ -93,3 +93,88 @@ def peer_keys(rule: IndexedRule, index: CorpusIndex, common: Commonness, same_so
         candidates -= sets.by_id.get(rule.id, set())
     candidates.discard(rule.key)
     return candidates
+
+
+# -- same behaviour ------------------------------------------------------------------------
+# Peers by technique or a shared indicator may still be about other events (a rule on
+# `\rundll32.exe` and one on `\regsvr32.exe`, both T1218). RL102 learns only from peers
+# that could match the very events the rule matches.
+
+MAX_BRANCH_PAIRS = 4096
+
+
+_TESTS: dict[tuple[int, str], list[dict[str, list[tuple[tuple[str, str], ...]]]]] = {}
+
+
+def _branch_tests(rule: IndexedRule, limit: int = 64) -> list[dict[str, list[tuple[tuple[str, str], ...]]]]:
+    """Per AND-branch: field -> its predicates (each the OR of its (op, value) tests), a
+    path test also read as the name it implies (`\\\\rundll32.exe` under `process.name`).
+    Kept per rule object: a rule is read as the peer of dozens of others."""
+    memo = (id(rule), rule.key)
+    found = _TESTS.get(memo)
+    if found is None:
+        if len(_TESTS) > 50_000:
+            _TESTS.clear()
+        found = _TESTS[memo] = _compute_branch_tests(rule, limit)
+    return found
+
+
+def _compute_branch_tests(rule: IndexedRule, limit: int) -> list[dict[str, list[tuple[tuple[str, str], ...]]]]:
+    from .benign_filters import basename_key
+    out = []
+    branches, _ = rule.branch_view()  # type: ignore[attr-defined]
+    for b in branches[:limit]:
+        fields: dict[str, list[tuple[tuple[str, str], ...]]] = {}
+        for i in b.positive:
+            p = rule.predicates[i]  # type: ignore[attr-defined]
+            if not p.values:
+                continue
+            fields.setdefault(p.field, []).append(tuple((p.op, v) for v in p.values))
+            names = [basename_key(k) for k in p.keys()]
+            if names and all(n is not None for n in names):
+                fields.setdefault(names[0].field, []).append(tuple((n.op, n.value) for n in names))  # type: ignore[union-attr]
+        out.append(fields)
+    return out
+
+
+_MEETS: dict[tuple[int, int], bool] = {}
+
+
+def _meet(a: tuple[tuple[str, str], ...], b: tuple[tuple[str, str], ...]) -> bool:
+    """Whether one value can pass both predicates (each an OR of tests); the tuples live
+    in `_TESTS`, so their ids are stable for the run."""
+    memo = (id(a), id(b))
+    found = _MEETS.get(memo)
+    if found is None:
+        if len(_MEETS) > 2_000_000:
+            _MEETS.clear()
+        found = _MEETS[memo] = any(could_overlap(oa, va, ob, vb) for oa, va in a for ob, vb in b)
+    return found
+
+
+def shared_behaviour(rule: IndexedRule, peer: IndexedRule, common: Commonness) -> IndicatorKey | None:
+    """The rule's positive test on an activity field that some event matching both rules
+    meets, when one such event can exist; None when the two rules cannot match one event
+    (they disagree on every AND-branch pair on a field both test) or share no activity field."""
+    if not getattr(rule, "has_logic", False) or not getattr(peer, "has_logic", False):
+        return None
+    mine, theirs = _branch_tests(rule), _branch_tests(peer)
+    if not mine or not theirs or len(mine) * len(theirs) > MAX_BRANCH_PAIRS:
+        return None
+    for a in mine:
+        for b in theirs:
+            both = a.keys() & b.keys()
+            activity = [f for f in both if not names_event(f) and not common.is_generic(IndicatorKey(f, "eq", ""))]
+            if not activity:
+                continue
+            if not all(_meet(x, y) for f in both for x in a[f] for y in b[f]):
+                continue
+            best: IndicatorKey | None = None
+            for f in activity:
+                for x in a[f]:
+                    for op, v in x:
+                        if (best is None or len(v) > len(best.value)) and any(
+                                could_overlap(op, v, ob, vb) for y in b[f] for ob, vb in y):
+                            best = IndicatorKey(f, op, v)
+            return best
+    return None

@@ -48,14 +48,14 @@ def cmd_rule(i: int, flag: str) -> str:
 def dns_rule(domain: str, with_filter: bool, rule_id: str) -> str:
     flt = """
         filter_browsers:
-          Image|endswith:
-            - '\\\\chrome.exe'
-            - '\\\\firefox.exe'
+          Image:
+            - 'C:\\\\Program Files\\\\Google\\\\Chrome\\\\Application\\\\chrome.exe'
+            - 'C:\\\\Program Files\\\\Mozilla Firefox\\\\firefox.exe'
         condition: selection and not filter_browsers
     """ if with_filter else "\n        condition: selection\n"
     return sigma_rule(f"{domain} resolved", f"""
         selection:
-          QueryName|endswith: '.{domain}'""" + flt, category="dns_query", tags=("attack.t1219",), rule_id=rule_id)
+          QueryName|endswith: ['.{domain}', '.rustdesk.com']""" + flt, category="dns_query", tags=("attack.t1219",), rule_id=rule_id)
 
 
 NOISY = sigma_rule("Any cmd", """
@@ -139,7 +139,8 @@ def test_lists_exactly_what_the_change_introduced_and_fixed(repo, capsys):
     rust = rules[RUSTDESK_ID]
     assert rust["peers"] == 3 and rust["missing_exclusions"] == [] and len(rust["fixed"]) == 1
     excluded = {i["value"] for i in rust["indicators"] if not i["positive"]}
-    assert excluded == {"chrome.exe", "firefox.exe"}
+    assert excluded == {"c:\\program files\\google\\chrome\\application\\chrome.exe",
+                        "c:\\program files\\mozilla firefox\\firefox.exe"}
     assert main(["report", "pr", "--base", "HEAD", "rules", "--no-reference", "--no-cache", "--fail-on", "error",
                  *CHECKS]) == 0
 
@@ -150,7 +151,8 @@ def test_a_rule_lacking_peer_exclusions_lists_them(repo, capsys):
     _, doc = report_json(capsys)
     rust = doc["rules"][0]
     assert rust["id"] == RUSTDESK_ID and rust["peers"] == 3
-    assert {(m["value"], m["peers"]) for m in rust["missing_exclusions"]} == {("chrome.exe", 3), ("firefox.exe", 3)}
+    assert {(m["value"], m["peers"]) for m in rust["missing_exclusions"]} == {
+        ("c:\\program files\\google\\chrome\\application\\chrome.exe", 3), ("c:\\program files\\mozilla firefox\\firefox.exe", 3)}
     assert doc["new_findings"] == [] and doc["fixed_findings"] == []  # the RL102 finding was there before
 
 
