@@ -128,7 +128,7 @@ def prior_context(rule: NormalizedRule, prior: Prior) -> tuple[str, str]:
 
 def noisy_or(shares: list[float]) -> float:
     quiet = 1.0
-    for s in shares:
+    for s in sorted(shares):  # one order, so one rule written two ways gives the same float
         quiet *= 1.0 - s
     return 1.0 - quiet
 
@@ -137,11 +137,70 @@ def narrow(shares: list[float]) -> float:
     """An AND of parts: the rarest part, narrowed by the square root of each other part."""
     if not shares:
         return 1.0
-    low = min(shares)
+    if len(shares) == 1:
+        return shares[0]
+    shares = sorted(shares)
+    low = shares[0]
     out = low ** (1.0 - AND_DAMPING)
     for s in shares:
         out *= s ** AND_DAMPING
     return out
+
+
+class Form:
+    """A (sub)tree in normal form: an OR of values and other parts, or an AND of parts and
+    exclusion weights; `sig` says what it tests, so equal logic has equal signatures."""
+
+    __slots__ = ("kind", "share", "sig", "values", "rest", "factors", "weights")
+
+    def __init__(self, kind: str, share: float, sig: tuple, values: dict | None = None, rest: dict | None = None,
+                 factors: dict | None = None, weights: dict | None = None) -> None:
+        self.kind, self.share, self.sig = kind, share, sig
+        self.values, self.rest = values or {}, rest or {}
+        self.factors, self.weights = factors or {}, weights or {}
+
+    def implies(self, other: "Form") -> bool:
+        """An OR whose alternatives are a subset of another's implies it."""
+        return (self.kind == other.kind == "or" and self.values.keys() <= other.values.keys()
+                and self.rest.keys() <= other.rest.keys())
+
+    @staticmethod
+    def any_of(values: dict, parts: dict) -> "Form":
+        vals, rest = dict(values), {}
+        for f in parts.values():
+            if f.kind == "or":
+                vals.update(f.values)
+                rest.update(f.rest)
+            else:
+                rest[f.sig] = f
+        # Absorption: `a or (a and b)` is `a`: drop an AND one of whose parts the OR already has.
+        for k, f in list(rest.items()):
+            if f.kind == "and" and any(
+                    g.kind == "or" and (g.values or g.rest) and g.values.keys() <= vals.keys()
+                    and all(r in rest and r != k for r in g.rest) for g in f.factors.values()):
+                del rest[k]
+        if not vals and len(rest) == 1:
+            return next(iter(rest.values()))
+        share = noisy_or(list(vals.values()) + [f.share for f in rest.values()])
+        return Form("or", share, ("O", frozenset(vals), frozenset(rest)), vals, rest)
+
+    @staticmethod
+    def all_of(parts: dict, weights: dict) -> "Form":
+        factors, ws = {}, dict(weights)
+        for f in parts.values():
+            if f.kind == "and":
+                factors.update(f.factors)
+                ws.update(f.weights)
+            else:
+                factors[f.sig] = f
+        # `a and (a or b)` is `a`: a part another part implies adds nothing.
+        for k, f in list(factors.items()):
+            if any(k2 != k and g.implies(f) for k2, g in factors.items()):
+                del factors[k]
+        if len(factors) == 1 and not ws:
+            return next(iter(factors.values()))
+        share = narrow([f.share for f in factors.values()]) * trim(list(ws.values()))
+        return Form("and", share, ("A", frozenset(factors), frozenset(ws)), factors=factors, weights=ws)
 
 
 def trim(weights: list[float]) -> float:
@@ -160,7 +219,7 @@ class RuleJudge:
         self.rule, self.common, self.prior, self.detail = rule, common, prior, detail
         self.excl: dict[int, ExclusionTerm] = {}
         self.own: dict[str, int] = {}
-        self.sig: dict[int, tuple] = {}  # a structural key per evaluated node, to count repeats once
+        self.value_shares: dict[int, dict[IndicatorKey, float]] = {}  # per predicate, each value's share
         self.source, self.channel = prior_context(rule, prior)
         self.platform = rule.logsource.product.casefold()
         self.size, self.threshold = source_threshold(rule, common)
@@ -224,6 +283,7 @@ class RuleJudge:
                     if best is None or (share, reach) > (best[0], best[3]):
                         best = (share, n, ev, reach, excl)
                 assert best is not None
+                self.value_shares[i] = dict(zip(keys, shares))
                 got = (noisy_or(shares),) + best[1:]
             self.preds[i] = got
         return got[0]
@@ -256,15 +316,19 @@ class RuleJudge:
 
     def share(self, root: Node) -> float:
         """The share of a (sub)tree, evaluated bottom-up without recursion (trees can be deep)."""
-        out: dict[int, float] = {}
-        sig = self.sig
+        return self.form(root).share
+
+    def form(self, root: Node) -> "Form":
+        """The (sub)tree in normal form: nested ANDs and ORs merged, each part and each value
+        once, a part implied by a sibling dropped; so any two writings of one logic match."""
+        out: dict[int, Form] = {}
         stack: list[tuple[Node, bool]] = [(root, False)]
         while stack:
             node, ready = stack.pop()
             if isinstance(node, Leaf):
-                out[id(node)] = self.predicate(node.pred)
-                p = self.rule.predicates[node.pred]
-                sig[id(node)] = ("L", p.field, p.op, frozenset(p.values))
+                self.predicate(node.pred)
+                values = self.value_shares.get(node.pred) or {IndicatorKey("", "", str(node.pred)): self.preds[node.pred][0]}
+                out[id(node)] = Form.any_of(values, {})
                 continue
             kids = [node.child] if isinstance(node, Not) else node.children
             if not ready:
@@ -272,30 +336,34 @@ class RuleJudge:
                 stack.extend((c, False) for c in kids if not isinstance(c, Not))
                 continue
             if isinstance(node, Not):
-                out[id(node)] = trim(self.weights(node))
-                sig[id(node)] = ("N", sig.get(id(node.child), id(node.child)))
+                out[id(node)] = Form.all_of({}, self.exclusions(node))
                 continue
-            # `a or a` is `a`, `a and a` is `a`: a part written twice counts once.
-            pos_kids = list({sig[id(c)]: c for c in kids if not isinstance(c, Not)}.values())
-            pos = [out[id(c)] for c in pos_kids]
-            negs = [w for c in kids if isinstance(c, Not) for w in self.weights(c)]
-            sig[id(node)] = (type(node).__name__, frozenset(sig[id(c)] for c in pos_kids),
-                             tuple(id(c) for c in kids if isinstance(c, Not)))
+            pos = [out[id(c)] for c in kids if not isinstance(c, Not)]
             if isinstance(node, And):
-                out[id(node)] = narrow(pos) * trim(negs)
+                weights: dict[Any, float] = {}
+                for c in kids:
+                    if isinstance(c, Not):
+                        weights.update(self.exclusions(c))
+                out[id(node)] = Form.all_of({f.sig: f for f in pos}, weights)
             else:
-                out[id(node)] = noisy_or(pos + [trim([w]) for w in negs])
+                pos += [Form.all_of({}, self.exclusions(c)) for c in kids if isinstance(c, Not)]
+                out[id(node)] = Form.any_of({}, {f.sig: f for f in pos})
         return out[id(root)]
 
-    def weights(self, node: Not) -> list[float]:
-        """The weights of one NOT: `not (a or b)` is two exclusions, `not a and not b`."""
+    def exclusions(self, node: Not) -> dict[Any, float]:
+        """The weights of one NOT by what each excludes: `not (a or b)` is two exclusions,
+        `not a and not b`; an exclusion written twice counts once."""
         parts = node.child.children if isinstance(node.child, Or) else [node.child]
-        out = []
+        out: dict[Any, float] = {}
         for x in parts:
             t = self.excl.get(id(x))
             if t is None:
                 t = self.excl[id(x)] = self.exclusion(x)
-            out.append(t.weight)
+            if isinstance(x, Leaf):
+                p = self.rule.predicates[x.pred]
+                out[("X", p.field, p.op, frozenset(p.values))] = t.weight
+            else:
+                out[("X", id(x))] = t.weight
         return out
 
     def terms(self) -> tuple[list[PredicateTerm], list[ExclusionTerm]]:

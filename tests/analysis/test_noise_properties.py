@@ -626,6 +626,11 @@ def test_equivalent_spellings_score_the_same(vendor, data):
     s1 = replace(s1, split_values=data.draw(st.booleans()))
     s2 = replace(s2, split_values=data.draw(st.booleans()))
     assume(s1 != s2)
+    # In `| where like(...)` an underscore matches any one character: not the same test as
+    # the search language's literal `_`.
+    if "where" in (s1.spl, s2.spl) and s1.spl != s2.spl:
+        assume(not any("_" in v for p in (*rule.common, *(q for b in rule.branches for q in b), *rule.exclusions)
+                       for v in p.values))
     a, b = scored(vendor, rule, s1), scored(vendor, rule, s2)
     assume(a.estimate is not None and b.estimate is not None)
     assert math.isclose(a.estimate, b.estimate, rel_tol=1e-9, abs_tol=1e-12), report(
