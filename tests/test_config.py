@@ -136,7 +136,7 @@ def test_unknown_option_names_the_file_table_and_known_options(tmp_path):
     msg = error_of(path)
     assert msg.startswith(str(path) if os.path.relpath(path).startswith("..") else os.path.relpath(path))
     assert "[tool.rulelint.options.noisy-standalone-indicator] unknown option 'min_rech' for noisy-standalone-indicator" in msg
-    assert "(known: min_reach, common_share, max_per_rule)" in msg
+    assert "(known: min_share, native_reach, min_reach, common_share, max_per_rule)" in msg
 
 
 def test_wrong_option_type_is_an_error(tmp_path):

@@ -16,6 +16,7 @@ and the provenance of every part. Reads (read-only; default root $RULELINT_SHARE
         Process creation events are sparse (a recording spans minutes), so cmd.exe is created in
         about a third of the recordings but runs in most.
     Fields: Sysmon 1 / Security 4688 process image basename and full path (users normalised),
+    the words of their command lines (process.command_line#token, from TOKEN_MIN_RECORDINGS on),
     parent>child basename pairs; Sysmon 22 QueryName (full and registered domain); Sysmon 7
     ImageLoaded basename; Sysmon 12/13/14 TargetObject (registry_event; 13 also registry_set)
     truncated to a stable prefix; Sysmon 11 TargetFilename directory prefix; Sysmon 3 image and
@@ -87,6 +88,8 @@ PREVALENCE = Path(os.environ.get("RULELINT_SHARED_PREVALENCE", REPO.parent / "sh
 CORPUS = Path(os.environ.get("RULELINT_SHARED_CORPUS", REPO.parent / "shared" / "corpus"))
 
 MIN_EVENTS = 5  # pruning: keep single-recording values only from this many events on
+TOKEN_MIN_RECORDINGS = 10  # command-line words: kept only from this many recordings on
+TOKEN_FIELDS = ("process.command_line#token",)
 REG_DEPTH = 6  # registry path components kept (hive included)
 DIR_DEPTH = 6  # directory components kept (drive included)
 
@@ -208,6 +211,14 @@ RUNNING_FIELDS = ("Image", "ParentImage", "SourceImage", "TargetImage", "NewProc
 RUNNING = "*running"
 
 
+_CMD_TOKEN = re.compile(r'[^\s"\']+')
+
+
+def cmd_tokens(cmd: str) -> set[str]:
+    """Whitespace-separated words of a command line, unquoted, casefolded, user parts normalised."""
+    return {_ids(norm_path(t)) if "\\" in t else t.casefold() for t in _CMD_TOKEN.findall(cmd)[:200] if len(t) <= 60}
+
+
 def _event_values(e: dict) -> list[tuple[str, str, str]]:
     """(category, canonical field, value) triples one event contributes."""
     ch = str(e.get("Channel") or "").casefold()
@@ -220,6 +231,8 @@ def _event_values(e: dict) -> list[tuple[str, str, str]]:
     g = e.get
     running = {basename(str(g(k))) for k in RUNNING_FIELDS if g(k) and str(g(k)) != "-"}
     out += [(RUNNING, "process.name", n) for n in running if n]
+    if (ch == SYSMON and eid == 1 or ch == SECURITY and eid == 4688) and g("CommandLine"):
+        out += [("process_creation", TOKEN_FIELDS[0], t) for t in cmd_tokens(str(g("CommandLine")))]
     if ch == SYSMON:
         if eid == 1 and g("Image"):
             c = "process_creation"
@@ -477,7 +490,10 @@ def build(root: Path, corpus: Path, jobs: int, otrf: tuple[dict, dict] | None = 
     for k, (rec, ev) in table.items():
         if k[0] == RUNNING:
             continue
-        if rec >= 2 or ev >= MIN_EVENTS or k in keep or k[0] == "windows_eventlog":
+        if k[1] in TOKEN_FIELDS:
+            if rec >= TOKEN_MIN_RECORDINGS:
+                out[k[0]][k[1]][k[2]] = {"recordings": rec, "events": ev}
+        elif rec >= 2 or ev >= MIN_EVENTS or k in keep or k[0] == "windows_eventlog":
             out[k[0]][k[1]][k[2]] = {"recordings": rec, "events": ev}
     for k, by in pinned.items():
         out[k[0]][k[1]].setdefault(k[2], {})["excluded_by"] = sorted(by)
@@ -505,6 +521,7 @@ def build(root: Path, corpus: Path, jobs: int, otrf: tuple[dict, dict] | None = 
                 "recordings": "OTRF lab recordings (of those with JSON events) the value occurs in",
                 "events": "OTRF events carrying the value, summed over recordings (lab VMs, attack events included)",
                 "running_recordings": "process_creation/process.name only: OTRF recordings in which any event names the image (as actor, parent, source/target, Security ProcessName/Application), i.e. it ran on the host; creation events are sparse (minutes per recording)",
+                "#token": "process.command_line#token: whitespace-separated words of Sysmon 1 / Security 4688 command lines, casefolded, kept from %d recordings on (attack command lines recur across recordings: the score counts a word as background only from a quarter of them)" % TOKEN_MIN_RECORDINGS,
                 "native": "in Splunk's is_windows_system_file lookup (System32/SysWOW64 binary)",
                 "excluded_by": "Sysmon/auditd configurations that exclude the value from logging as benign noise",
                 "absent": "no counts = not seen in OTRF (or pruned: 1 recording and < %d events); unknown is not rare" % MIN_EVENTS,

@@ -66,6 +66,8 @@ class RuleChange:
     removed_indicators: list[dict[str, Any]] = field(default_factory=list)  # the change took them out
     peers: int = 0
     missing_exclusions: list[dict[str, Any]] = field(default_factory=list)
+    noise_note: str = ""  # why the rule has no score, or the evidence that drives it
+    noise_evidence: list[dict[str, Any]] = field(default_factory=list)  # commonest positive values, with the prior's word
     new: list[str] = field(default_factory=list)  # fingerprints
     fixed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
@@ -216,6 +218,21 @@ def _exclusions(rule: NormalizedRule, result: RunResult, settings: Settings) -> 
                          "written": result.index.display(k).display(), "peers": n} for k, n in missing]
 
 
+def _noise_evidence(rule: NormalizedRule, result: RunResult, top: int = 3) -> tuple[str, list[dict[str, Any]]]:
+    """Why the rule has no noise score, or its commonest positive values with their share
+    and the prevalence prior's evidence: what a reviewer reads the score by."""
+    if result.common is None:
+        return "", []
+    from ..analysis.noise import explain
+
+    b = explain(rule, result.common)
+    if b.score is None:
+        return b.note, []
+    terms = sorted((t for t in b.predicates if t.positive), key=lambda t: -t.share)[:top]
+    return b.note, [{"written": t.written, "share": round(t.share, 4), "evidence": t.evidence, "reach": t.reach}
+                    for t in terms]
+
+
 def _shown(top: str, rel: str) -> str:
     """A working-tree file as the user would name it: relative to the current folder."""
     return os.path.relpath(os.path.join(top, rel))
@@ -314,6 +331,7 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
             if now is not None and after is not None:
                 rc.indicators, rc.removed_indicators = _indicators(now, after, before, old, added_keys)
                 rc.peers, rc.missing_exclusions = _exclusions(now, after, settings)
+                rc.noise_note, rc.noise_evidence = _noise_evidence(now, after)
             rules.append(rc)
     return PRReport(
         base=base, base_commit=commit, paths=specs, changes=changes, rules=rules,

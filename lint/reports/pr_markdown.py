@@ -11,7 +11,7 @@ from collections import Counter
 
 from ..findings import Finding
 from ..model.predicate import IndicatorKey, plural
-from ..renderers.escape import html_text, md_code
+from ..renderers.escape import html_text, md_code, md_text
 from ..renderers.markdown import BUDGET, finding_lines
 from .pr import PRReport, RuleChange
 
@@ -126,7 +126,13 @@ def _rule_section(rc: RuleChange) -> list[str]:
         lines += [why, ""]
     else:
         lines += [f"Noise score (0 quiet .. 1 fires on almost everything): {_noise(rc.noise_before)} at the base, "
-                  f"{_noise(rc.noise_after)} now.", ""]
+                  f"{_noise(rc.noise_after)} now." + (f" {md_text(rc.noise_note)}" if rc.noise_note else ""), ""]
+        if rc.noise_evidence:
+            lines += ["| Commonest condition | Share of hosts | Reach | In ordinary activity |", "|---|---:|---:|---|"]
+            for t in rc.noise_evidence:
+                share = f"{t['share']:.0%}" if t["share"] >= 0.5 else f"1 in {round(1 / t['share']):,}"
+                lines.append(f"| {md_code(t['written'], table=True)} | {share} | {t['reach']} | {md_text(t['evidence'])} |")
+            lines.append("")
         lines += _indicator_table(rc)
         lines += _exclusion_lines(rc)
     lines += ["</details>", ""]

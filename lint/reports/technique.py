@@ -82,6 +82,7 @@ class IndicatorRow:
     corpus_reach: int
     key: IndicatorKey
     rule_keys: list[str]
+    ordinary: str = ""  # the prevalence prior's evidence that the value is common in ordinary activity
 
     @property
     def specific(self) -> bool:
@@ -203,6 +204,13 @@ def _most(counter: Counter) -> Any:
     return min(counter, key=lambda k: (-counter[k], str(k)))
 
 
+def shared_prior_source(rule: NormalizedRule) -> str:
+    """The prevalence prior's log source for a rule (its category, or an EQL event type)."""
+    from ..analysis.prior import shared_prior
+
+    return shared_prior().source_of(rule.logsource.category, tuple(s.event_type for s in rule.steps))
+
+
 def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
           noise: dict[str, float] | None = None, limit: int = 50,
           baseline: dict[str, int] | None = None) -> TechniqueReport:
@@ -217,6 +225,7 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
     field_values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     ind_rules: dict[IndicatorKey, set[str]] = defaultdict(set)
     ind_forms: dict[IndicatorKey, Counter] = defaultdict(Counter)
+    sources: dict[IndicatorKey, Counter] = defaultdict(Counter)  # the prior's log source of the rules using it
     exc_rules: dict[IndicatorKey, set[str]] = defaultdict(set)
     events: dict[str, Counter] = defaultdict(Counter)
     tactics: Counter = Counter()
@@ -227,6 +236,7 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
         tactics.update(dict.fromkeys(r.tactics, 1))
         pol = r.polarity
         category = r.logsource.category or r.logsource.service
+        source = shared_prior_source(r)
         positives: dict[str, None] = {}
         exclusions: dict[str, None] = {}
         for i, p in enumerate(r.predicates):
@@ -240,6 +250,7 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
                 field_ops[row][nk.op].add(r.key)
                 field_values[row][nk.value].add(r.key)
                 ind_rules[k].add(r.key)
+                sources[k][source] += 1
                 ind_forms[k][nk] += 1
                 (positives if pol[i] else exclusions)[nk.display()] = None
                 if not pol[i]:
@@ -262,11 +273,15 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
             rule_keys=sorted(keys)))
     fields.sort(key=lambda f: (-f.rules, f.field))
 
+    from ..analysis.prior import shared_prior
+
+    prior = shared_prior()
     indicators = []
     for k, keys in ind_rules.items():
         shown = _most(ind_forms[k])
+        ev = prior.evidence(k, sources[k].most_common(1)[0][0])
         indicators.append(IndicatorRow(shown.field, shown.op, shown.value, len(keys), index.reach(k), k,
-                                       sorted(keys)))
+                                       sorted(keys), ev.text if ev.known else ""))
     indicators.sort(key=lambda i: (-i.rules_here, -i.corpus_reach, i.field, i.op, i.value))
 
     exclusions = []

@@ -166,12 +166,14 @@ def render(report: TechniqueReport) -> str:
     h.append(f"<h3>Top indicator values ({report.indicators_total} distinct)</h3><p>{esc(INTRO_INDICATORS)}</p>")
     h.append(_scatter(report))
     h.append('<table class="sortable"><thead><tr><th>Field</th><th>Kind</th><th>Value</th>'
-             '<th class="num">Rules (here)</th><th class="num">Corpus reach</th></tr></thead><tbody>')
+             '<th class="num">Rules (here)</th><th class="num">Corpus reach</th><th>In ordinary activity</th>'
+             '</tr></thead><tbody>')
     for i in report.indicators:
         h.append("<tr>" + _cell(f"<code>{esc(i.field)}</code>", i.field, raw=True) + _cell(i.op)
                  + _cell(_rule_links(i.rule_keys, anchors, titles, f"<code>{esc(sample_text(i.value))}</code>"), i.value, raw=True)
                  + _cell(str(i.rules_here), i.rules_here, "num")
-                 + _cell("" if i.specific else f"{i.corpus_reach:,}", i.corpus_reach, "num") + "</tr>")
+                 + _cell("" if i.specific else f"{i.corpus_reach:,}", i.corpus_reach, "num")
+                 + _cell(i.ordinary) + "</tr>")
     h.append("</tbody></table>")
 
     h.append(f"<h3>Exclusions ({report.exclusions_total} distinct)</h3><p>{esc(INTRO_EXCLUSIONS)}</p>")

@@ -17,7 +17,8 @@ INTRO_FIELDS = ("The fields most rules look at when detecting this technique. Th
 INTRO_INDICATORS = ("Field, operator and value combinations ranked by how many rules under this technique "
                     "use each. The corpus reach counts the rules of the whole corpus (any technique) that test "
                     "the same combination: high numbers mark indicators too common to mean much alone. Blank "
-                    "means the combination is specific to this technique.")
+                    "means the combination is specific to this technique. In ordinary activity: what the "
+                    "prevalence prior knows of the value on ordinary hosts (blank: nothing, which is not rare).")
 INTRO_EXCLUSIONS = ("What rules under this technique exclude (clauses under a top-level NOT), by how many rules "
                     "exclude each: the false-positive paths the community learned to filter out.")
 
@@ -70,10 +71,11 @@ def render(report: TechniqueReport) -> str:
                    f"{', '.join(md_code(a) for a in f.aliases)} |")
 
     out += ["", f"### Top indicator values ({report.indicators_total} distinct)", "", INTRO_INDICATORS, "",
-            "| Field | Kind | Value | Rules (here) | Corpus reach |", "|---|---|---|---:|---:|"]
+            "| Field | Kind | Value | Rules (here) | Corpus reach | In ordinary activity |", "|---|---|---|---:|---:|---|"]
     for i in report.indicators:
         reach = "" if i.specific else f"{i.corpus_reach:,}"
-        out.append(f"| {md_code(i.field)} | {md_text(i.op)} | {md_code(sample_text(i.value))} | {i.rules_here} | {reach} |")
+        out.append(f"| {md_code(i.field)} | {md_text(i.op)} | {md_code(sample_text(i.value))} | {i.rules_here} | {reach} "
+                   f"| {md_text(i.ordinary)} |")
 
     out += ["", f"### Exclusions ({report.exclusions_total} distinct)", "", INTRO_EXCLUSIONS, "",
             "| Field | Kind | Value | Rules excluding |", "|---|---|---|---:|"]

@@ -22,8 +22,8 @@ RAW_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2
 
 
 def write_rules(root: Path) -> None:
-    """Four rules whose shared value is the payload (so it is a common indicator that
-    stands alone, and the rules duplicate each other), titles holding it too; a rule
+    """Four rules whose shared value is the payload (so the rules duplicate each other and
+    RL201 names the value), titles holding it too; a rule
     with a payload modifier; a broken file with a payload name; an Elastic rule."""
     for i in range(4):
         (root / f"r{i}.yml").write_text(
@@ -60,7 +60,7 @@ def rulelint(*args: str) -> str:
 
 def lint(rules: Path, fmt: str) -> str:
     out = rulelint(str(rules), "--format", fmt, "--no-progress")
-    assert "noisy-standalone-indicator" in out or "RL101" in out  # the payload value reached the output
+    assert "duplicate-logic" in out or "RL201" in out  # the payload value reached the output
     return out
 
 
@@ -174,7 +174,7 @@ def test_pr_report_is_inert(tmp_path):
                           cwd=tmp_path, capture_output=True, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr.decode(errors="replace")[-3000:]
     out = proc.stdout.decode("utf-8")
-    assert "alert(1)" in out and "RL101" in out  # the change and its findings are reported
+    assert "alert(1)" in out and "RL201" in out  # the change and its findings are reported
     assert not RAW_CONTROLS.search(out.replace("\n", "").replace("\t", ""))
     prose = without_code_spans(out)
     assert "<script" not in prose and "@octocat" not in prose and not LIVE_LINK.search(prose)

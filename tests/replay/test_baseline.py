@@ -63,9 +63,9 @@ def test_measured_hits_move_the_lint_noise_score(tmp_path):
     before = _noise(tmp_path)
     _setup(tmp_path, baseline=True)
     after = _noise(tmp_path)
-    # whoami fires on a quarter of the process events: noisier than its estimate says (2,000 events
-    # of its source weigh 2,000 / 12,000 against the estimate).
-    assert after["Whoami Run"] > before["Whoami Run"] + 0.1
+    # whoami fires on a quarter of the process events: noisier than even the prior's estimate
+    # of a native binary the lab hosts run says (2,000 events of its source weigh 2,000 / 12,000).
+    assert after["Whoami Run"] > before["Whoami Run"] + 0.02
     # The rule that never fires on 2,000 events of its source comes out quieter (or as quiet).
     assert after["Rare Tool Run"] <= before["Rare Tool Run"]
     # A second run reads the stored evidence and says the same.
