@@ -52,7 +52,6 @@ class Analysis:
     # Per indicator: its reach when it can be a specific indicator, else -1 (RL303).
     specific_reach: dict[IndicatorKey, int] = field(default_factory=dict)
     # Per log source, per option value: computed once.
-    _same_source: dict[str, set[str]] = field(default_factory=dict)
     _peer_sets: dict[str, PeerSets] = field(default_factory=dict)
     _rare_positive: dict[int, dict[IndicatorKey, set[str]]] = field(default_factory=dict)
     _umbrellas: dict[float, frozenset[str]] = field(default_factory=dict)
@@ -69,11 +68,7 @@ class Analysis:
 
     def same_source(self, rule: IndexedRule) -> set[str]:
         """Keys of the rules reading the rule's kind of event (`CorpusIndex.same_source`)."""
-        source = rule.logsource.key()
-        found = self._same_source.get(source)
-        if found is None:
-            found = self._same_source[source] = self.index.same_source(rule)
-        return found
+        return self.common.source_members(rule)  # one memo per run, shared with the noise score
 
     def peer_sets(self, rule: IndexedRule) -> PeerSets:
         """The peer-filtering sets of the rule's log source."""
