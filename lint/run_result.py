@@ -29,6 +29,7 @@ class RunResult:
     counts: dict[str, Any] = field(default_factory=dict)  # rules, corpus_rules, by_vendor, common_threshold
     from_cache: bool = False
     warnings: list[str] = field(default_factory=list)
+    compact: bool = False  # a one-line text summary (the hook, `--target`) instead of the table
 
     def summary(self) -> dict[str, Any]:
         by_sev = Counter(f.severity for f in self.findings)

@@ -29,7 +29,7 @@ def explain_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rulelint explain",
                                 description="Show how a rule's noise score is reached from its logic and the corpus.")
     p.add_argument("rule", metavar="RULE", help="a rule file, a rule id, or a substring of a rule title")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="the corpus (default: `corpus` of the configuration)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="the corpus (default: `corpus` of the configuration, else the current folder)")
     p.add_argument("--config", metavar="FILE", default=None)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--baseline", nargs="+", metavar="FILE_OR_DIR", default=None,
@@ -77,10 +77,8 @@ def cmd_explain(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"rulelint: {e}", file=sys.stderr)
         return 2
-    paths = args.paths or config.corpus
-    if not paths:
-        print("rulelint: no PATH given and no `corpus` in the configuration", file=sys.stderr)
-        return 2
+    # As `rulelint hook`: the configuration's corpus, else the repository (the current folder).
+    paths = args.paths or config.corpus or ["."]
     if _missing(paths):
         return 2
     settings = Settings(options=config.options, jobs=args.jobs, cache_dir=_cache_dir(args, config),

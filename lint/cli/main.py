@@ -176,6 +176,10 @@ def cmd_lint(argv: list[str], hook: bool = False) -> int:
     except ConfigError as e:
         print(f"rulelint: {e}", file=sys.stderr)
         return 2
+    if args.target and not hook:
+        # `--target FILE PATH`: a folder after the targets is the corpus, not a target.
+        args.paths += [p for p in args.target if os.path.isdir(p)]
+        args.target = [p for p in args.target if not os.path.isdir(p)]
     if hook:
         # pre-commit passes every changed file its `types` matched; non-rule files load as nothing.
         args.target = [p for p in args.paths + (args.target or []) if p.lower().endswith(RULE_SUFFIXES)]
@@ -196,6 +200,7 @@ def cmd_lint(argv: list[str], hook: bool = False) -> int:
                             lambda factory: run(args.paths, args.target, settings, factory,
                                                 need_rules=args.format == "json"))
     _warn(result.warnings)
+    result.compact = hook or bool(args.target)
     from ..renderers import RENDERERS
 
     with _output(args.output) as out:

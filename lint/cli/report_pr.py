@@ -18,7 +18,9 @@ def _parser() -> argparse.ArgumentParser:
                     "REF (committed, staged, unstaged or untracked), the findings new against REF "
                     "and those fixed, and for each changed rule its indicators, their reach, the "
                     "exclusions its peers use and its noise score before and after.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="rule folders or files inside the repository: the corpus")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="rule folders or files inside the repository: the corpus "
+                        "(default: `corpus` of the configuration, else the current folder)")
     p.add_argument("--base", required=True, metavar="REF", help="the commit, branch or tag to compare against")
     p.add_argument("--format", choices=("markdown", "json"), default="markdown")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
@@ -39,10 +41,12 @@ def cmd_report_pr(argv: list[str]) -> int:
     from ..reports.pr_render import render
 
     try:
-        config = load_config(args.config, start=args.paths[0])
+        config = load_config(args.config, start=(args.paths or ["."])[0])
     except ConfigError as e:
         print(f"rulelint: {e}", file=sys.stderr)
         return 2
+    # As `rulelint hook`: the configuration's corpus, else the repository (the current folder).
+    args.paths = args.paths or config.corpus or ["."]
     settings = _run_settings(args, config)
     if settings is None:
         return 2

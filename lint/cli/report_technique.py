@@ -10,6 +10,7 @@ from ..engine import CorpusBase, corpus_index
 from ..run_cache import open_cache
 from ..settings import Settings
 from ..loaders import discover
+from ..model.predicate import plural
 from .main import _cache_dir, _common, _missing, _output, _reference, _reference_args, _warn, _with_progress
 
 FORMATS = ("markdown", "html", "json")
@@ -77,6 +78,12 @@ def cmd_report_technique(argv: list[str]) -> int:
     if not tech.TECHNIQUE_ID.match(t):
         print(f"rulelint: {args.technique!r} is not an ATT&CK technique id (T1234 or T1234.001)", file=sys.stderr)
         return 2
+    from ..model.attack import attack
+
+    known = attack().technique(t)
+    if known is None:
+        print(f"rulelint: {t} is not a technique of ATT&CK Enterprise v{attack().version}", file=sys.stderr)
+        return 2
     loaded = _load(args)
     if loaded is None:
         return 2
@@ -86,6 +93,9 @@ def cmd_report_technique(argv: list[str]) -> int:
         print(f"rulelint: warning: no rule under {', '.join(args.paths)} is tagged {t}", file=sys.stderr)
     with _output(args.output) as out:
         out.write(RENDER[args.format](report))
+    if args.output:
+        print(f"rulelint: wrote the {t} page ({plural(len(report.rule_list), 'rule')}) to {args.output}",
+              file=sys.stderr)
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Iterator, TextIO
+from typing import TYPE_CHECKING, Iterator, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -12,6 +12,9 @@ from rich.text import Text
 
 from ..run_result import RunResult
 from ..model.predicate import plural
+
+if TYPE_CHECKING:
+    from ..findings import Finding
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -42,7 +45,10 @@ def render(result: RunResult, out: TextIO) -> None:
                 con.print(Text.assemble(*zip(parts, styles)))
             else:
                 con.print()
-    con.print(summary_table(result))
+    if result.compact:
+        con.print(escape(summary_line(result)))
+    else:
+        con.print(summary_table(result))
 
 
 def _render_plain(result: RunResult, out: TextIO) -> None:
@@ -53,29 +59,54 @@ def _render_plain(result: RunResult, out: TextIO) -> None:
         out.write("\n".join(lines) + "\n")
 
 
-_PATH, _RELATED = ("bold underline",), ("dim",)
+_RELATED = ("dim",)
+
+
+def location(path: str, line: int | None, column: int | None = None) -> str:
+    """`path:line:col`, as compilers and ruff print it, so editors and terminals jump there
+    (a finding of a whole file points at its first line)."""
+    return f"{path}:{line or 1}:{column or 1}"
+
+
+def _column(f: "Finding") -> int | None:
+    col = f.data.get("column") if f.data else None
+    return col if isinstance(col, int) and col > 0 else None
 
 
 def _lines(result: RunResult) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
     """Each line of the findings as its parts and their styles, the one formatting both
-    writers print: per file its path, its findings with up to three related places each,
-    then a blank line."""
-    for path, group in groupby(result.findings, key=lambda f: f.path):
-        yield (inert(path),), _PATH
+    writers print: `path:line:col: CODE severity: message [name]`, up to three related
+    places indented below as `path:line`, and a blank line after each file."""
+    for _path, group in groupby(result.findings, key=lambda f: f.path):
         for f in group:
-            loc = f"{f.line}" if f.line else "-"
-            yield (("  ", f"{loc:>5} ", f"{f.code} ", f"{f.severity:<7} ", inert(f.message), f"  [{f.name}]"),
-                   ("", "dim", "bold", STYLE.get(f.severity, ""), "", "dim"))
+            yield ((inert(location(f.path, f.line, _column(f))), ": ", f"{f.code} ", f"{f.severity}: ",
+                    inert(f.message), f"  [{f.name}]"),
+                   ("bold", "", "bold", STYLE.get(f.severity, ""), "", "dim"))
             for rel in f.related[:3]:
-                yield (inert(f"          see {rel.path}:{rel.line or '-'}  {rel.message}"),), _RELATED
+                where = f"{rel.path}:{rel.line}" if rel.line else rel.path
+                yield (inert(f"    see {where}  {rel.message}"),), _RELATED
         yield (), ()
+
+
+def summary_line(result: RunResult) -> str:
+    """The summary in one line, for the pre-commit hook and `--target` runs, where a table
+    would outweigh the one finding it counts."""
+    s = result.summary()
+    sev = s["by_severity"]
+    counts = ", ".join(plural(sev[k], k) if k != "info" else f"{sev[k]} info"
+                       for k in ("error", "warning", "info") if sev[k])
+    found = f"{plural(s['findings'], 'finding')} ({counts})" if s["findings"] else "no findings"
+    context = f"against {s['corpus_rules']:,} corpus rules" if s.get("corpus_rules") else "alone"
+    return (f"rulelint: {found} in {plural(s['rules'], 'rule')} of {plural(s['files'], 'file')}, "
+            f"judged {context}, in {s['seconds']:.2f} s")
 
 
 def summary_table(result: RunResult) -> Table:
     s = result.summary()
     t = Table(title="rulelint summary", show_header=True, header_style="bold")
     t.add_column("")
-    t.add_column("count", justify="right")
+    # Wide values (the reference index's sources) wrap: the table fits 100 columns.
+    t.add_column("count", justify="right", max_width=64)
     t.add_row("files", str(s["files"]))
     for vendor, n in sorted(s["by_vendor"].items()):
         t.add_row(f"{vendor} rules", str(n))

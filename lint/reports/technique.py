@@ -21,6 +21,8 @@ from ..model.rule import NormalizedRule
 VENDORS = ("sigma", "elastic", "splunk")
 TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 SAMPLES = 5
+# Splunk's routing fields say where events are stored, not what happened: never indicators.
+ROUTING = frozenset({"index", "source", "sourcetype", "_index", "_sourcetype"})
 
 # The domain a rule watches, from its log source: what a reader filters the rule list by.
 _NETWORK = {"network_connection", "dns_query", "dns", "firewall", "proxy", "zeek", "network",
@@ -134,6 +136,17 @@ class TechniqueReport:
     rule_list: list[RuleEntry]
     corpus_rules: int
 
+    def other_tactics(self) -> list[str]:
+        """The tactics its rules tag beyond ATT&CK's, each once (`command_and_control` and
+        `command-and-control` are one tactic)."""
+        seen = {tactic_label(t) for t in self.tactics}
+        out = []
+        for t in self.tagged_tactics:
+            if tactic_label(t) not in seen:
+                seen.add(tactic_label(t))
+                out.append(t)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of docs/json-format.md, with extra keys beside the stable ones."""
         def row(obj: Any) -> dict[str, Any]:
@@ -223,6 +236,7 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
     field_names: dict[str, Counter] = defaultdict(Counter)
     field_ops: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     field_values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    value_forms: dict[tuple[str, str], Counter] = defaultdict(Counter)
     ind_rules: dict[IndicatorKey, set[str]] = defaultdict(set)
     ind_forms: dict[IndicatorKey, Counter] = defaultdict(Counter)
     sources: dict[IndicatorKey, Counter] = defaultdict(Counter)  # the prior's log source of the rules using it
@@ -246,9 +260,13 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
             row = canonical_field(r.vendor, native, category) if p.native_field else p.field
             field_rules[row].add(r.key)
             field_names[row][native] += 1
+            if row in ROUTING:
+                continue
             for k, nk in zip(p.keys(), p.native_keys()):
                 field_ops[row][nk.op].add(r.key)
-                field_values[row][nk.value].add(r.key)
+                # Keyed as the match compares (case folded where the field ignores case), shown as most write it.
+                field_values[row][k.value].add(r.key)
+                value_forms[row, k.value][nk.value] += 1
                 ind_rules[k].add(r.key)
                 sources[k][source] += 1
                 ind_forms[k][nk] += 1
@@ -264,7 +282,7 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
     fields = []
     for row, keys in field_rules.items():
         values = field_values[row]
-        samples = sorted(values, key=lambda v: (-len(values[v]), v))[:SAMPLES]
+        samples = [_most(value_forms[row, v]) for v in sorted(values, key=lambda v: (-len(values[v]), v))[:SAMPLES]]
         ops = field_ops[row]
         fields.append(FieldRow(
             field=_most(field_names[row]), canonical=row, rules=len(keys),

@@ -30,6 +30,7 @@ table{border-collapse:collapse;width:100%;margin:.6em 0}th,td{border-bottom:1px 
 th{background:#f6f8fb;cursor:pointer;user-select:none;white-space:nowrap}th.num,td.num{text-align:right}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
 code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f4f7;padding:0 .25em;border-radius:3px;word-break:break-all}
+code.fld{word-break:normal;white-space:nowrap}
 details>summary{cursor:pointer}details.rules ul{margin:.3em 0 .3em 1.2em;padding:0}
 .bar{display:flex;height:12px;width:180px;border-radius:2px;overflow:hidden;margin-top:3px;background:#eee}
 .bar span{display:block;height:100%}.legend span{display:inline-block;margin-right:.8em}
@@ -127,7 +128,7 @@ def render(report: TechniqueReport) -> str:
     meta = []
     for t in report.tactics:
         meta.append(f'<span class="pill">Tactic: {esc(tactic_label(t))}</span>')
-    more = [t for t in report.tagged_tactics if t not in report.tactics]
+    more = report.other_tactics()
     if more:
         meta.append(f'<span class="muted">its rules also tag: {esc(", ".join(tactic_label(t) for t in more))}</span>')
     h.append(f'<p class="meta">{"".join(meta)}</p>')
@@ -156,7 +157,7 @@ def render(report: TechniqueReport) -> str:
     for f in report.fields:
         how = esc(", ".join(f"{op} {n}" for op, n in f.ops.items())) + _op_bar(f.ops)
         samples = ", ".join(f"<code>{esc(sample_text(v))}</code>" for v in f.samples if v != "")
-        h.append("<tr>" + _cell(f"<code>{esc(f.field)}</code>", f.field, raw=True)
+        h.append("<tr>" + _cell(f"<code class=\"fld\">{esc(f.field)}</code>", f.field, raw=True)
                  + _cell(_rule_links(f.rule_keys, anchors, titles, str(f.rules)), f.rules, "num", raw=True)
                  + _cell(how, sum(f.ops.values()), raw=True) + _cell(samples, ", ".join(f.samples), raw=True)
                  + _cell(", ".join(f"<code>{esc(a)}</code>" for a in f.aliases), ", ".join(f.aliases), raw=True)
@@ -169,7 +170,7 @@ def render(report: TechniqueReport) -> str:
              '<th class="num">Rules (here)</th><th class="num">Corpus reach</th><th>In ordinary activity</th>'
              '</tr></thead><tbody>')
     for i in report.indicators:
-        h.append("<tr>" + _cell(f"<code>{esc(i.field)}</code>", i.field, raw=True) + _cell(i.op)
+        h.append("<tr>" + _cell(f"<code class=\"fld\">{esc(i.field)}</code>", i.field, raw=True) + _cell(i.op)
                  + _cell(_rule_links(i.rule_keys, anchors, titles, f"<code>{esc(sample_text(i.value))}</code>"), i.value, raw=True)
                  + _cell(str(i.rules_here), i.rules_here, "num")
                  + _cell("" if i.specific else f"{i.corpus_reach:,}", i.corpus_reach, "num")
@@ -180,7 +181,7 @@ def render(report: TechniqueReport) -> str:
     h.append('<table class="sortable"><thead><tr><th>Field</th><th>Kind</th><th>Value</th>'
              '<th class="num">Rules excluding</th></tr></thead><tbody>')
     for e in report.exclusions:
-        h.append("<tr>" + _cell(f"<code>{esc(e.field)}</code>", e.field, raw=True) + _cell(e.op)
+        h.append("<tr>" + _cell(f"<code class=\"fld\">{esc(e.field)}</code>", e.field, raw=True) + _cell(e.op)
                  + _cell(_rule_links(e.rule_keys, anchors, titles, f"<code>{esc(sample_text(e.value))}</code>"), e.value, raw=True)
                  + _cell(str(e.rules_excluding), e.rules_excluding, "num") + "</tr>")
     if not report.exclusions:

@@ -44,7 +44,7 @@ def render(report: TechniqueReport) -> str:
     total = sum(report.rules.values())
     out = [f"# {md_text(title(report))}", ""]
     if report.tactics:
-        more = [t for t in report.tagged_tactics if t not in report.tactics]
+        more = report.other_tactics()
         also = f" (its rules also tag {', '.join(md_text(tactic_label(t)) for t in more)})" if more else ""
         out += [f"**Tactic:** {', '.join(md_text(tactic_label(t)) for t in report.tactics)}{also}", ""]
     counts = " · ".join(f"{VENDOR_LABEL[v]} {report.rules.get(v, 0)}" for v in VENDORS)
