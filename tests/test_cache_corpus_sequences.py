@@ -30,7 +30,8 @@ def edited_copies(corpus: Path, out: Path, seed: int) -> list[str]:
         values = [j for j, line in enumerate(lines) if re.match(r"\s+- '", line)]
         if i % 3 == 0 and len(values) > 1:
             del lines[rng.choice(values)]
-        dst = out / f"{i:03d}_{src.name}"
+        dst = out / f"{i:03d}" / src.name  # the rule's own file name: an edit, not a copy
+        dst.parent.mkdir()
         dst.write_text("\n".join(lines), encoding="utf-8")
         written.append(str(dst))
     return written

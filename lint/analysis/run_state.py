@@ -18,6 +18,7 @@ from ..model.predicate import IndicatorKey
 from ..model.rule import IndexedRule, NormalizedRule
 from .commonness import Commonness
 from .dead_logic import DeadLogic, find_dead_logic
+from .duplicates import Duplicates
 from .exclusions import ExclusionOptions
 from .logic_view import LogicView
 from .bounds import Bounds
@@ -56,6 +57,7 @@ class Analysis:
     _rare_positive: dict[int, dict[IndicatorKey, set[str]]] = field(default_factory=dict)
     _umbrellas: dict[float, frozenset[str]] = field(default_factory=dict)
     _exclusion_options: ExclusionOptions | None = None
+    _duplicates: Duplicates | None = None
 
     def option(self, check: Configurable, name: str) -> Any:
         return self.options.get(check.name, {}).get(name, check.default(name))
@@ -141,3 +143,9 @@ class Analysis:
         if self._exclusion_options is None:
             self._exclusion_options = build()
         return self._exclusion_options
+
+    def duplicates(self) -> Duplicates:
+        """The corpus's rules sharing an id or a title (duplicate-id, duplicate-title), built once."""
+        if self._duplicates is None:
+            self._duplicates = Duplicates.of(self.index)
+        return self._duplicates

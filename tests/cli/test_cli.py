@@ -64,9 +64,11 @@ def test_exit_codes_follow_fail_on(tmp_path, capsys):
     """))
     assert run_cli(capsys, str(tmp_path))[0] == 0
     assert run_cli(capsys, str(EXAMPLES), "--fail-on", "error")[0] == 1  # parse errors are errors
-    # The other errors of the examples: a rule that can never match (contradictory-logic).
+    # The other errors of the examples: a rule that can never match (contradictory-logic),
+    # a copied rule that kept its original's id (duplicate-id).
     assert run_cli(capsys, str(EXAMPLES), "--ignore", "parse-error", "--fail-on", "error")[0] == 1
-    assert run_cli(capsys, str(EXAMPLES), "--ignore", "parse-error,contradictory-logic", "--fail-on", "error")[0] == 0
+    assert run_cli(capsys, str(EXAMPLES), "--ignore", "parse-error,contradictory-logic,duplicate-id",
+                   "--fail-on", "error")[0] == 0
     assert run_cli(capsys, str(tmp_path / "missing"))[0] == 2
     assert run_cli(capsys, str(tmp_path), "--select", "RL999")[0] == 2
     assert run_cli(capsys, "--format", "xml", str(tmp_path))[0] == 2
@@ -88,9 +90,10 @@ def test_ignore_comma_separated(capsys):
 
 
 def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
-    # A copy of an example rule with its id: it must replace, not double, the corpus rule.
+    # An edited copy of an example rule (its id, its file name): it must replace, not
+    # double, the corpus rule.
     src = EXAMPLES / "sigma" / "process_creation" / "proc_creation_win_cmd_any_execution.yml"
-    target = tmp_path / "edited.yml"
+    target = tmp_path / src.name
     target.write_text(src.read_text())
     _, out, _ = run_cli(capsys, str(EXAMPLES), "--target", str(target), "--format", "json", "--no-reference")
     doc = json.loads(out)
@@ -103,6 +106,23 @@ def test_target_judged_against_corpus_and_replaces_same_id(tmp_path, capsys):
     # Every loadable example is in the corpus once: the edited copy replaced its original.
     _, whole, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "--no-reference", "--select", "RL001")
     assert doc["summary"]["corpus_rules"] == json.loads(whole)["summary"]["rules"] and doc["summary"]["rules"] == 1
+    assert not [f for f in doc["findings"] if f["name"] == "duplicate-id"]
+
+
+def test_target_copy_under_another_name_is_a_duplicate_not_an_edit(tmp_path, capsys):
+    # The same id in a file of another name: a copy whose id was not changed. Both rules
+    # stay in the corpus, and the copy's duplicate-id finding names the original's id line.
+    src = EXAMPLES / "sigma" / "process_creation" / "proc_creation_win_cmd_any_execution.yml"
+    target = tmp_path / "proc_creation_win_cmd_copy.yml"
+    target.write_text(src.read_text())
+    _, out, _ = run_cli(capsys, str(EXAMPLES), "--target", str(target), "--format", "json", "--no-reference",
+                        "--select", "RL005")
+    doc = json.loads(out)
+    _, whole, _ = run_cli(capsys, str(EXAMPLES), "--format", "json", "--no-reference", "--select", "RL001")
+    assert doc["summary"]["corpus_rules"] == json.loads(whole)["summary"]["rules"] + 1
+    (dup,) = doc["findings"]
+    assert dup["name"] == "duplicate-id" and dup["path"] == str(target) and dup["line"] == 2
+    assert f"{src}:2" in dup["message"]
 
 
 def test_indicators_json_contract(capsys):
