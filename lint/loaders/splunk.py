@@ -19,6 +19,7 @@ from ..model.tree import simplify
 from .query import PredicateSink, QueryError
 from .result import LoadResult, no_logic, parse_error
 from .spl import Macro, parse_spl
+from .spl.references import APP_LOOKUPS, APP_MACROS, LookupTable, scan
 from .yamlnodes import InputError, decode, load_documents, read_rule_bytes
 
 _TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -118,9 +119,15 @@ _folder_prints: dict[str, str] = {}
 
 
 def macro_folder_print(path: str) -> str:
-    """Fingerprint of the macros folder a Splunk detection is expanded with ('' if none)."""
+    """Fingerprint of the macros folder a Splunk detection is expanded with, and of the
+    lookups folder its lookups are judged against ('' if neither)."""
     if not path.lower().endswith((".yml", ".yaml")):
         return ""
+    lookups = LookupTable.folder_print(path)
+    return _macro_print(path) + (f"+{lookups}" if lookups else "")
+
+
+def _macro_print(path: str) -> str:
     folder = MacroTable.folder_for(path)
     if folder is None:
         return ""
@@ -142,6 +149,7 @@ def forget_macro_memos() -> None:
     """Forget what loading remembered about macros (tables, folders, fingerprints): the
     next detection sees the macro files as they are now."""
     MacroTable.forget()
+    LookupTable.forget()
     _folder_prints.clear()
 
 
@@ -282,6 +290,7 @@ def _load(path: str, data: dict, text: str, macros: dict[str, Macro], line: int,
         extra={
             "type": rtype, "datamodel": info["datamodel"], "filter_macro": info["filter_macro"],
             "unknown_macros": info["unknown_macros"], "data_source": sources,
+            **_references(path, search, data, macros, info, sink),
             "aggregation": info["aggregation"], "filter_predicates": info["filter_predicates"],
             **({"confidence": tags["confidence"]} if "confidence" in tags else {}),
         },
@@ -290,6 +299,40 @@ def _load(path: str, data: dict, text: str, macros: dict[str, Macro], line: int,
     if not out.predicates:
         result.findings.append(no_logic(path, search_line, rid, "the search has no filter the analysis can read"))
     return result
+
+
+def _references(path: str, search: str, data: dict, macros: dict[str, Macro], info: dict[str, Any],
+                sink: "_LineSink") -> dict[str, Any]:
+    """What the search refers to outside itself (see spl/references.py), with file lines:
+    `undefined_macros` (None when no macros folder was found), `lookups` (`defined` is None
+    when no lookups folder was found, True for lookups of apps beside security_content),
+    `tstats` (data model, summaries option, dotted data model fields), `filter_macro_expected`
+    (contentctl's `<name>_filter`) and whether the search calls it."""
+    folder = getattr(macros, "folder", None) if isinstance(macros, MacroTable) else ("" if macros else None)
+    undefined = None
+    if folder is not None:
+        undefined = []
+        for key in info["unknown_macros"]:
+            name = key.split("(")[0]
+            if name in APP_MACROS:
+                continue
+            at = re.search(rf"`\s*{re.escape(name)}\s*[`(]", search)
+            undefined.append({"macro": key, "line": sink.line_at(at.start()) if at else sink.line_at(None),
+                              "direct": at is not None})
+    table = LookupTable.for_rule(path)
+    lookups_found, tstats_found = scan(search)
+    lookups = [{"command": u.command, "name": u.name, "line": sink.line_at(u.offset),
+                "defined": (True if u.name.lower() in APP_LOOKUPS
+                            else table.defines(u.name) if table.folder is not None else None)}
+               for u in lookups_found]
+    tstats = [{"datamodel": t.datamodel, "summariesonly": t.summariesonly, "line": sink.line_at(t.offset),
+               "fields": [(f, sink.line_at(o)) for f, o in t.fields]} for t in tstats_found]
+    name = str(data.get("name") or "")
+    expected = (name.replace(" ", "_").replace("-", "_").replace(".", "_").replace("/", "_").lower() + "_filter"
+                if name else None)
+    return {"undefined_macros": undefined, "lookups": lookups, "tstats": tstats,
+            "filter_macro_expected": expected,
+            "filter_macro_present": bool(expected) and f"`{expected}`" in search}
 
 
 def _describe(e: QueryError) -> str:

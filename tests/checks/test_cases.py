@@ -19,6 +19,9 @@ File format::
         severity: warning  # optional: severity of its own findings (default: the check's)
         message: [...]     # optional: substrings the joined messages of its own findings hold
         message_absent: [...]  # optional: substrings they must not hold
+        files:             # optional: more files beside the target, by path relative to the folder
+          macros/x.yml: |  # that holds the target and the corpus folder (a Splunk `macros/` or
+            ...            # `lookups/` folder found from the target's folder upwards)
 
 `findings` pins the whole multiset: the sorted (code, line) pairs of the findings of the file's
 own code and every `also_run` code must equal it exactly, so a finding that goes missing, doubles
@@ -42,7 +45,7 @@ from ..conftest import sigma_rule
 
 CASES = Path(__file__).parent / "cases"
 CASE_KEYS = {"name", "findings", "rule", "file", "suffix", "also_run", "options", "severity", "message",
-             "message_absent"}
+             "message_absent", "files"}
 
 
 def _cases():
@@ -89,6 +92,10 @@ def test_case(code, background, case, tmp_path):
         # A background rule is Sigma detection shorthand, or a whole file of any vendor.
         text = r["file"] if "file" in r else _rule_text(r, f"background {i}")
         (corpus / f"bg_{i}{r.get('suffix', '.yml')}").write_text(text, encoding="utf-8")
+    for rel, body in (case.get("files") or {}).items():
+        extra = tmp_path / rel
+        extra.parent.mkdir(parents=True, exist_ok=True)
+        extra.write_text(body, encoding="utf-8")
     target = tmp_path / f"target{case.get('suffix', '.yml')}"
     target.write_text(case["file"] if "file" in case else _rule_text(case["rule"], "case rule"), encoding="utf-8")
     options = {check.name: case.get("options", {})}

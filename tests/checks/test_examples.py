@@ -100,6 +100,11 @@ def judge(code: str, text: str, tmp_path: Path):
     for i, (other_lang, other) in enumerate(others):
         (corpus / f"example_{i}{SUFFIX[other_lang]}").write_text(
             rule_file(other_lang, other, f"{code} other rule {i}"), encoding="utf-8")
+    # Files the example's folder needs (a Splunk `macros/` or `lookups/` folder): the case file's
+    # `example_files`, by path relative to the folder holding the target.
+    for rel, body in (_case_file(code).get("example_files") or {}).items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(body, encoding="utf-8")
     target = tmp_path / f"target{SUFFIX[lang]}"
     target.write_text(rule_file(lang, snippet, f"{code} documented rule"), encoding="utf-8")
     # A check whose example needs lowered bounds says so in the example's first comment
