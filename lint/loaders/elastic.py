@@ -124,6 +124,7 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
             "new_terms_fields": _new_terms(rule), "threshold": rule.get("threshold"),
             "ml_job": _job(rule.get("machine_learning_job_id")) if rtype == "machine_learning" else "",
             "esql_from": _esql_sources(rule.get("query")) if language == "esql" else [],
+            "toml": _layout(text, data),
         }.items() if v},
     )
     out.beyond_query = _beyond_query(rtype, rule)
@@ -243,6 +244,32 @@ def _esql_sources(query: Any) -> list[str]:
         return []
     sources = re.sub(r"//[^\n]*", "", m.group(1))
     return [s.strip().strip('"') for s in sources.split(",") if s.strip()][:20]
+
+
+def _layout(text: str, data: dict) -> dict[str, Any]:
+    """What the schema checks (RL601-RL604) read of the file beyond the query: the keys
+    each table holds, `metadata.integration`, and the line of each table header."""
+    rule = data["rule"]
+    meta = data.get("metadata")
+    out: dict[str, Any] = {"rule": sorted(rule), "lines": {}}
+    if isinstance(meta, dict):
+        out["metadata"] = sorted(meta)
+        integration = meta.get("integration")
+        integration = [integration] if isinstance(integration, str) else integration
+        if isinstance(integration, list):
+            out["integration"] = [str(i) for i in integration]
+    for key in ("threshold", "new_terms"):
+        if isinstance(rule.get(key), dict):
+            out[key] = sorted(rule[key])
+    for table in ("rule", "metadata", "rule.threshold", "rule.new_terms"):
+        m = _line_search(text, f"[{table}]", rf"\[{re.escape(table)}\]")
+        if m:
+            out["lines"][table] = text.count("\n", 0, m.start()) + 1
+    for table, key in (("metadata", "integration"), ("rule", "index")):
+        line = key_line(text, key, table) if key in out.get(table, ()) else None
+        if line:
+            out["lines"][f"{table}.{key}"] = line
+    return out
 
 
 def _beyond_query(rtype: str, rule: dict) -> str:

@@ -65,9 +65,12 @@ def test_exit_codes_follow_fail_on(tmp_path, capsys):
     assert run_cli(capsys, str(tmp_path))[0] == 0
     assert run_cli(capsys, str(EXAMPLES), "--fail-on", "error")[0] == 1  # parse errors are errors
     # The other errors of the examples: a rule that can never match (contradictory-logic),
-    # a copied rule that kept its original's id (duplicate-id).
+    # a copied rule that kept its original's id (duplicate-id), an Elastic threshold rule
+    # without its count (missing-required-field), a Splunk search calling a misspelt macro
+    # (undefined-macro).
     assert run_cli(capsys, str(EXAMPLES), "--ignore", "parse-error", "--fail-on", "error")[0] == 1
-    assert run_cli(capsys, str(EXAMPLES), "--ignore", "parse-error,contradictory-logic,duplicate-id",
+    assert run_cli(capsys, str(EXAMPLES), "--ignore",
+                   "parse-error,contradictory-logic,duplicate-id,missing-required-field,undefined-macro",
                    "--fail-on", "error")[0] == 0
     assert run_cli(capsys, str(tmp_path / "missing"))[0] == 2
     assert run_cli(capsys, str(tmp_path), "--select", "RL999")[0] == 2
