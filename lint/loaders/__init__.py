@@ -15,6 +15,7 @@ from ..cache import Cache, Stamp, digest_of
 from ..model.canonical import canonicalize
 from ..model.tree import MAX_DEPTH, depth
 from .elastic import load_elastic, looks_like_elastic, read_toml
+from . import escapes
 from .result import LoadResult, parse_error
 from .sigma import load_sigma, looks_like_sigma
 from .splunk import MacroTable, forget_macro_memos, load_splunk, looks_like_splunk, macro_folder_print
@@ -93,10 +94,12 @@ def _load_native(path: str, raw: bytes) -> LoadResult:
         return LoadResult(findings=[parse_error(path, e.line, e.reason)])
     try:
         if any(looks_like_sigma(d.data) for d in docs):
-            return load_sigma(path, docs)
+            result = load_sigma(path, docs)
+            return escapes.attach(result, escapes.yaml_findings(path, docs, text, result.rules, "sigma"))
         first = docs[0].data if docs else None
         if looks_like_splunk(first):
-            return load_splunk(path, first, text, MacroTable.for_rule(path))
+            result = load_splunk(path, first, text, MacroTable.for_rule(path))
+            return escapes.attach(result, escapes.yaml_findings(path, docs[:1], text, result.rules, "splunk"))
         return LoadResult()  # a YAML file that is not a rule (macro, config, ...)
     except RecursionError:
         return LoadResult(findings=[parse_error(path, None, "rule nests too deeply")])
@@ -116,7 +119,8 @@ def _load_toml(path: str, text: str) -> LoadResult:
     if not looks_like_elastic(data):
         return LoadResult()  # pyproject.toml, configs: not rules
     try:
-        return load_elastic(path, text, data)
+        result = load_elastic(path, text, data)
+        return escapes.attach(result, escapes.toml_findings(path, text, result.rules))
     except RecursionError:
         return LoadResult(findings=[parse_error(path, None, "rule nests too deeply")])
     except Exception as e:  # last resort: one bad file must not end the run

@@ -37,6 +37,7 @@ from ..model.predicate import KEYWORD_FIELD, QMARK, STAR, Predicate, classify_pa
 from ..model.rule import LogSource, NormalizedRule
 from ..model.tree import MAX_DEPTH, And, Leaf, Node, Not, Or, depth, simplify
 from .result import LoadResult, parse_error
+from . import sigma_hygiene
 from .yamlnodes import InputError, YamlDoc, line_of, load_documents, mapping_get
 
 SIGMA_KEYS = ("detection", "correlation", "filter", "logsource")
@@ -142,12 +143,17 @@ def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node], own: yaml.N
         trees.append(builder.convert(parsed, cond_line))
     tree = simplify(Or(trees) if len(trees) > 1 else (trees[0] if trees else None))
     if tree is None:
+        if builder.empty:  # pySigma drops a selector matching nothing: here nothing is left
+            raise InputError(f"'{builder.empty[0]}' matches no detection, and nothing else in the condition "
+                             f"selects anything", cond_line)
         raise InputError("detection has no condition that selects anything", cond_line)
     if depth(tree) > MAX_DEPTH:
         raise InputError(f"condition nests deeper than {MAX_DEPTH} levels", cond_line)
     out.tree = tree
     out.predicates = builder.predicates
     out.logic_line = cond_line
+    out.extra.update(sigma_hygiene.rule_notes(rule, set(builder._cache), builder.empty, builder.wildcard_notes,
+                                              builder.modifier_notes, nodes, cond_line))
     return out
 
 
@@ -311,14 +317,19 @@ class _TreeBuilder:
         self.det_nodes = det_nodes
         self.predicates: list[Predicate] = []
         self._cache: dict[str, Node | None] = {}
+        # How the rule is written (sigma_hygiene): selectors matching nothing, notes on items.
+        self.empty: list[str] = []
+        self.wildcard_notes: list[tuple] = []
+        self.modifier_notes: list[tuple] = []
 
     def convert(self, cond: Any, cond_line: int | None) -> Node | None:
         if isinstance(cond, ConditionIdentifier):
             return self._identifier(cond.identifier, cond_line)
         if isinstance(cond, ConditionSelector):
             ids = cond.resolve_referenced_detections(self.detections)
-            if not ids:
-                raise InputError(f"'{cond.args[0]} of {cond.pattern}' matches no detection", cond_line)
+            if not ids:  # dropped, as pySigma's backends drop it; unused-detection-item reports it
+                self.empty.append(f"{cond.args[0]} of {cond.pattern}")
+                return None
             kids = [self._identifier(i.identifier, cond_line) for i in ids]
             return (Or if cond.cond_class is ConditionOR else And)([k for k in kids if k is not None])
         if isinstance(cond, ConditionNOT):
@@ -376,6 +387,10 @@ class _TreeBuilder:
         mods = [reverse_modifier_mapping.get(m.__name__, m.__name__) for m in item.modifiers]
         field = item.field if item.field is not None else KEYWORD_FIELD
         line = line_of(knode)
+        note = sigma_hygiene.wildcard_note(item, mods, line)
+        if note:
+            self.wildcard_notes.append(note)
+        self.modifier_notes += sigma_hygiene.modifier_notes(item, mods, line)
         value_lines = _value_lines(vnode, len(item.original_value))
         parsed = [self._value(field, mods, v) for v in item.original_value]
         if not parsed:  # `Field: []` or keyword with nothing: matches nothing useful
