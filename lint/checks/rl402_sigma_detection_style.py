@@ -1,0 +1,37 @@
+"""RL402 sigma-detection-style: pySigma's validators of how a detection is written."""
+
+from .pysigma import PySigmaCheck
+
+
+class SigmaDetectionStyle(PySigmaCheck):
+    code = "RL402"
+    name = "sigma-detection-style"
+    severity = "warning"
+    summary = "pySigma's detection-style validators: `all of them`, `of them` over one detection, `**`, numbers as strings, escaped wildcards."
+    what_it_does = (
+        "Runs pySigma's own detection-style validators on every Sigma rule as it loads and reports their "
+        "issues: `all_of_them_condition` (a condition with `all of them`; a warning), and as info, pySigma "
+        "grading them low: `them_condition_with_single_detection` (`1 of them` with one detection), "
+        "`double_wildcard` (`**` in a value), `number_as_string` (a number written as a quoted string), "
+        "`escaped_wildcard` (`\\*` or `\\?` in a value, matched literally). The line is the condition or "
+        "the value. Wildcards instead of modifiers, control characters and detections the condition never "
+        "uses are RL008, RL007 and RL205; a condition naming a missing detection is RL001.")
+    why_it_matters = (
+        "`all of them` takes in every detection added later, so the next author who adds a `filter` turns "
+        "it into a required match and the rule stops firing; the low-graded issues are readability and "
+        "intent: an escaped wildcard that was meant as a wildcard never matches, a quoted number does "
+        "not compare as a number in every backend.")
+    example = (
+        "detection:\n"
+        "    selection_img:\n"
+        "        Image|endswith: '\\\\certutil.exe'\n"
+        "    selection_cli:\n"
+        "        CommandLine|contains: ' -decode '\n"
+        "    condition: all of them")
+    use_instead = (
+        "detection:\n"
+        "    selection_img:\n"
+        "        Image|endswith: '\\\\certutil.exe'\n"
+        "    selection_cli:\n"
+        "        CommandLine|contains: ' -decode '\n"
+        "    condition: all of selection_*")
