@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from . import reference, suppression
@@ -73,6 +73,7 @@ class CorpusBase:
     errors: dict[str, int]  # load findings per file (absolute path): files that do not load
     reference: str  # the reference index joined to it, described
     from_snapshot: bool
+    upstream: dict[str, str] = field(default_factory=dict)  # its sources' repository -> commit
 
 
 class _IndexFeed:
@@ -109,7 +110,7 @@ def corpus_index(
             try:
                 index, meta = snapshot.load(data, _stored_rules(cache))
                 return CorpusBase(index, [], LoadResult(), dict(meta.get("errors", {})),
-                                  str(meta.get("reference", "")), True)
+                                  str(meta.get("reference", "")), True, dict(meta.get("upstream", {})))
             except (ValueError, TypeError) as e:
                 warnings.append(f"cache file {cache.snapshot_path} was damaged ({e}) and is rebuilt")
     tick = progress(len(corpus_files), "Loading rules") if progress else None
@@ -123,11 +124,12 @@ def corpus_index(
         load = gather(load_files(corpus_files, settings.jobs, cache, meanwhile=read_reference), cache, stamps,
                       progress=tick, consume=feed.add)
         index = feed.index
-        ref_label = ""
+        ref_label, upstream = "", {}
         if ref:
             ref_index, meta = ref[0]
             reference.merge(index, ref_index)
             ref_label = reference.describe(meta)
+            upstream = reference.upstream_commits(meta)
     errors = _errors_by_file(load)
     if cache:
         # The index holds today's content of every corpus file: key it so.
@@ -135,12 +137,12 @@ def corpus_index(
         if corpus_key:  # the corpus alone, before any target replaces a rule
             def store() -> None:
                 cache.store_snapshot(corpus_key, snapshot.dump(
-                    index, None, {"errors": errors, "reference": ref_label}, facts=facts_of))
+                    index, None, {"errors": errors, "reference": ref_label, "upstream": upstream}, facts=facts_of))
             if later is not None:
                 later.append(store)
             else:
                 store()
-    return CorpusBase(index, load.rules, load, errors, ref_label, False)
+    return CorpusBase(index, load.rules, load, errors, ref_label, False, upstream)
 
 
 def _errors_by_file(load: LoadResult) -> dict[str, int]:
@@ -257,7 +259,7 @@ def run(
     counts = {
         "rules": len(judged), "corpus_rules": len(index),
         "by_vendor": dict(Counter(r.vendor for r in judged)), "common_threshold": common.threshold,
-        "reference": ref_label,
+        "reference": ref_label, "upstream": base.upstream,
     }
     ctx = Analysis(index=index, common=common, options=settings.options)
     enabled = settings.enabled()

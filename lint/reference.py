@@ -119,6 +119,12 @@ def _bytes(path: str) -> bytes:
         return fh.read(MAX_FILE + 1)
 
 
+def upstream_commits(meta: dict[str, Any]) -> dict[str, str]:
+    """Each source repository of a reference index and the commit it was built from:
+    `SigmaHQ/sigma` -> `8eaafff1...`, so a reference rule links to its file upstream."""
+    return {s["repository"]: s["commit"] for s in meta.get("sources", []) if s.get("repository") and s.get("commit")}
+
+
 def describe(meta: dict[str, Any]) -> str:
     """`7,851 rules: SigmaHQ/sigma@8eaafff, elastic/detection-rules@14cf530, ...`"""
     sources = ", ".join(f"{s['repository'] or s['folder']}@{s['commit'][:7]}" if s.get("commit")

@@ -36,7 +36,7 @@ class RunResult:
         by_check = Counter(f.name for f in self.findings)
         return {
             "files": self.files,
-            **self.counts,
+            **{k: v for k, v in self.counts.items() if k != "upstream"},
             "findings": len(self.findings),
             "by_severity": {s: by_sev.get(s, 0) for s in ("error", "warning", "info")},
             "by_check": dict(sorted(by_check.items())),

@@ -63,11 +63,17 @@ def rule_descriptor(check: Check) -> dict[str, Any]:
     }
 
 
-def artifact_location(path: str, root: str) -> dict[str, Any]:
+def artifact_location(path: str, root: str, upstream: dict[str, str] | None = None) -> dict[str, Any]:
     """A file as SARIF names it: relative to %SRCROOT% when under the root, a file URI
-    elsewhere, and a reference-index rule (`owner/repo:path`) as its upstream name."""
+    elsewhere, and a reference-index rule (`owner/repo:path`) as its file on GitHub at
+    the commit the index was built from (code scanning shows it as a link)."""
     if _UPSTREAM.match(path) and not os.path.exists(path):
-        return {"uri": quote(path.replace("\\", "/"), safe="/")}
+        repo, _, rel = path.partition(":")
+        rel = quote(rel.replace("\\", "/"), safe="/")
+        commit = (upstream or {}).get(repo)
+        if commit:
+            return {"uri": f"https://github.com/{quote(repo, safe='/')}/blob/{commit}/{rel}"}
+        return {"uri": f"https://github.com/{quote(repo, safe='/')}/blob/HEAD/{rel}"}
     absolute = os.path.abspath(path)
     try:
         inside = os.path.commonpath([absolute, root]) == root
@@ -81,10 +87,13 @@ def artifact_location(path: str, root: str) -> dict[str, Any]:
     return {"uri": Path(absolute).as_uri()}
 
 
-def _physical(path: str, line: int | None, root: str) -> dict[str, Any]:
-    loc: dict[str, Any] = {"artifactLocation": artifact_location(path, root)}
+def _physical(path: str, line: int | None, root: str, column: int | None = None,
+              upstream: dict[str, str] | None = None) -> dict[str, Any]:
+    loc: dict[str, Any] = {"artifactLocation": artifact_location(path, root, upstream)}
     if line and line > 0:
         loc["region"] = {"startLine": line}
+        if column and column > 0:
+            loc["region"]["startColumn"] = column
     return loc
 
 
@@ -92,12 +101,13 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
 
 
-def result(f: Finding, fp: str, rule_index: int | None, root: str) -> dict[str, Any]:
+def result(f: Finding, fp: str, rule_index: int | None, root: str,
+           upstream: dict[str, str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": f.code,
         "level": LEVELS.get(f.severity, "warning"),
         "message": {"text": f.message},
-        "locations": [{"physicalLocation": _physical(f.path, f.line, root)}] if f.path else [],
+        "locations": [{"physicalLocation": _physical(f.path, f.line, root, f.column)}] if f.path else [],
         "partialFingerprints": {FINGERPRINT_KEY: fp},
         "properties": {"name": f.name, "rule_id": f.rule_id, "rule_key": f.rule_key,
                        "data": _json_safe(f.data)},
@@ -106,7 +116,7 @@ def result(f: Finding, fp: str, rule_index: int | None, root: str) -> dict[str, 
         out["ruleIndex"] = rule_index
     if f.related:
         out["relatedLocations"] = [
-            {"id": i, "physicalLocation": _physical(r.path, r.line, root), "message": {"text": r.message}}
+            {"id": i, "physicalLocation": _physical(r.path, r.line, root, upstream=upstream), "message": {"text": r.message}}
             for i, r in enumerate(f.related) if r.path
         ]
     return out
@@ -135,7 +145,7 @@ def sarif_log(run: RunResult, root: str | None = None, describe_root: bool = Tru
     sarif_run: dict[str, Any] = {
         "tool": {"driver": driver},
         "columnKind": "unicodeCodePoints",
-        "results": [result(f, fp, index.get(f.code), root)
+        "results": [result(f, fp, index.get(f.code), root, run.counts.get("upstream"))
                     for f, fp in zip(run.findings, fingerprints(run.findings))],
         "properties": {"summary": _json_safe({k: v for k, v in run.summary().items() if k != "seconds"})},
     }

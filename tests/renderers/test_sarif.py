@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import jsonschema  # a test dependency (pyproject `test` extra)
@@ -81,8 +82,41 @@ def test_locations_outside_the_root_and_upstream_rules(tmp_path):
     root = str(tmp_path / "root")
     assert artifact_location(str(tmp_path / "root" / "a b.yml"), root) == {"uri": "a%20b.yml", "uriBaseId": SRCROOT}
     assert artifact_location(str(tmp_path / "else.yml"), root)["uri"].startswith("file:///")
-    upstream = artifact_location("SigmaHQ/sigma:rules/windows/x.yml", root)
-    assert upstream == {"uri": "SigmaHQ/sigma%3Arules/windows/x.yml"}
+    commits = {"SigmaHQ/sigma": "8eaafff1f2845a696050e05e72ba1140ee190698"}
+    upstream = artifact_location("SigmaHQ/sigma:rules/windows/a b.yml", root, commits)
+    assert upstream == {"uri": "https://github.com/SigmaHQ/sigma/blob/8eaafff1f2845a696050e05e72ba1140ee190698"
+                               "/rules/windows/a%20b.yml"}
+    # A source whose commit is unknown still links to the file, at the default branch.
+    assert artifact_location("elastic/detection-rules:rules/x.toml", root, commits) == {
+        "uri": "https://github.com/elastic/detection-rules/blob/HEAD/rules/x.toml"}
+
+
+def test_reference_peers_link_to_github_at_the_indexed_commit(tmp_path, capsys):
+    """Peers from the bundled reference index are absolute GitHub links, cold and from the cache."""
+    import json as _json
+
+    from rulelint.cli.main import main
+    from rulelint.reference import BUNDLED, read, upstream_commits
+
+    if not BUNDLED.is_file():
+        pytest.fail("the bundled reference index is missing")
+    commits = upstream_commits(read(BUNDLED)[1])
+    assert set(commits) == {"SigmaHQ/sigma", "elastic/detection-rules", "splunk/security_content"}
+    # Its technique tag is unusual for its indicators: RL303 names reference peers.
+    import shutil
+
+    for example in ("sigma/file_event/file_event_lnx_cron_job_written.yml",
+                    "elastic/persistence_cron_folder_file_creation.toml"):
+        shutil.copy(REPO / "corpus" / example, tmp_path)
+    rule = tmp_path
+    uris = []
+    for _ in range(2):  # the second run is answered from the cache
+        main([str(rule), "--format", "sarif", "--no-progress", "--cache-dir", str(tmp_path.parent / "c")])
+        log = _json.loads(capsys.readouterr().out)
+        uris.append(sorted(l["physicalLocation"]["artifactLocation"]["uri"]
+                           for r in log["runs"][0]["results"] for l in r.get("relatedLocations", [])))
+    assert uris[0] and uris[0] == uris[1]
+    assert all(re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+/blob/[0-9a-f]{40}/\S+", u) for u in uris[0]), uris[0][:3]
 
 
 def test_odd_findings_still_validate(corpus_run, tmp_path):
