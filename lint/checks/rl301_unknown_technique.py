@@ -9,6 +9,7 @@ from ..model.attack import VERSION, attack
 from ..model.rule import NormalizedRule
 from ..analysis.run_state import Analysis
 from .base import Check, Option
+from .tag_lines import tag_line
 
 
 class UnknownTechnique(Check):
@@ -50,20 +51,21 @@ class UnknownTechnique(Check):
                 if data.maybe_newer(tid):
                     continue
                 parent = data.technique(tid.split(".")[0]) if "." in tid else None
-                hint = (f"; {parent.label()} exists, self the sub-technique number" if parent
-                        else "; self the id on attack.mitre.org")
+                hint = (f"; {parent.label()} exists, check the sub-technique number" if parent
+                        else "; look the id up on attack.mitre.org")
                 yield self.finding(rule, f"Technique {tid} is not in ATT&CK Enterprise v{data.version}{hint}.",
-                                    technique=tid, status="unknown")
+                                    tag_line(rule, tid), technique=tid, status="unknown")
             elif t.revoked:
                 new = data.technique(t.replaced_by) if t.replaced_by else None
                 use = f"; use {new.label()} instead" if new else "; ATT&CK names no replacement"
                 f = self.finding(rule, f"Technique {t.label()} was revoked in ATT&CK{use}.",
-                                  technique=tid, status="revoked", replaced_by=t.replaced_by)
+                                  tag_line(rule, tid), technique=tid, status="revoked",
+                                  replaced_by=t.replaced_by)
                 f.severity = "warning"
                 yield f
             elif t.deprecated and flag_deprecated:
                 f = self.finding(rule, f"Technique {t.label()} is deprecated in ATT&CK v{data.version} and has no "
                                         f"replacement; tag the technique the rule actually detects.",
-                                  technique=tid, status="deprecated")
+                                  tag_line(rule, tid), technique=tid, status="deprecated")
                 f.severity = "warning"
                 yield f

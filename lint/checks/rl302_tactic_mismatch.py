@@ -9,6 +9,7 @@ from ..model.attack import VERSION, Attack, attack
 from ..model.rule import NormalizedRule
 from ..analysis.run_state import Analysis
 from .base import Check
+from .tag_lines import tag_line
 
 
 # ATT&CK v19 split Defense Evasion and re-filed its techniques; the bundled release predates
@@ -46,7 +47,7 @@ def _threat_entries(check: Check, rule: NormalizedRule, data: Attack) -> Iterato
         yield check.finding(
             rule, f"The threat entry for tactic {label} lists {shown}, which ATT&CK v{data.version} does not "
                   f"place under {tactic}; move it to the entry of its own tactic.",
-            tactic=tactic, techniques=wrong)
+            tag_line(rule, wrong[0]), tactic=tactic, techniques=wrong)
 
 
 class TacticMismatch(Check):
@@ -98,4 +99,4 @@ class TacticMismatch(Check):
             yield self.finding(
                 rule, f"Tactic {written}{later} is tagged but none of the rule's techniques belongs to it: {shown}; "
                       f"add the technique that achieves it or drop the tactic.",
-                tactic=tactic, written=written, techniques=list(rule.techniques))
+                tag_line(rule, written), tactic=tactic, written=written, techniques=list(rule.techniques))
