@@ -37,6 +37,9 @@ class Finding:
     rule_key: str = ""
     related: list[Related] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # 1-based column of `line` where the finding points (parse errors: where the parser
+    # stopped), in characters; None where only the line is known.
+    column: int | None = None
 
     def sort_key(self) -> tuple:
         return (self.path, self.line or 0, self.code, self.message)

@@ -19,6 +19,7 @@ from . import escapes
 from .result import LoadResult, parse_error
 from .sigma import load_sigma, looks_like_sigma
 from .splunk import MacroTable, forget_macro_memos, load_splunk, looks_like_splunk, macro_folder_print
+from .words import at, show, token_at
 from .yamlnodes import InputError, decode, load_documents, read_rule_bytes
 
 RULE_SUFFIXES = (".yml", ".yaml", ".toml")
@@ -66,7 +67,7 @@ def load_stamped(path: str) -> tuple[LoadResult, Stamp | None]:
     except OSError as e:
         return LoadResult(findings=[parse_error(path, None, f"cannot read file: {e.strerror or e}")]), None
     except InputError as e:
-        return LoadResult(findings=[parse_error(path, e.line, e.reason)]), None
+        return LoadResult(findings=[parse_error(path, e.line, e.reason, e.column)]), None
     try:
         result = _load_native(path, raw)
         for rule in result.rules:
@@ -91,7 +92,7 @@ def _load_native(path: str, raw: bytes) -> LoadResult:
             return _load_toml(path, text)
         docs = load_documents(text)
     except InputError as e:
-        return LoadResult(findings=[parse_error(path, e.line, e.reason)])
+        return LoadResult(findings=[parse_error(path, e.line, e.reason, e.column)])
     try:
         if any(looks_like_sigma(d.data) for d in docs):
             result = load_sigma(path, docs)
@@ -113,9 +114,8 @@ def _load_toml(path: str, text: str) -> LoadResult:
     except RecursionError:  # tomllib recurses once per nesting level of arrays and inline tables
         return LoadResult(findings=[parse_error(path, None, "TOML nests too deeply (over Python's recursion limit)")])
     except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        line = int(m.group(1)) if m else (text.rstrip("\n").count("\n") + 1 if "end of document" in str(e) else None)
-        return LoadResult(findings=[parse_error(path, line, f"invalid TOML: {e}")])
+        reason, line, column = toml_error_words(str(e), text)
+        return LoadResult(findings=[parse_error(path, line, f"invalid TOML: {reason}", column)])
     if not looks_like_elastic(data):
         return LoadResult()  # pyproject.toml, configs: not rules
     try:
@@ -125,6 +125,50 @@ def _load_toml(path: str, text: str) -> LoadResult:
         return LoadResult(findings=[parse_error(path, None, "rule nests too deeply")])
     except Exception as e:  # last resort: one bad file must not end the run
         return LoadResult(findings=[parse_error(path, None, f"internal error while loading: {type(e).__name__}: {e}")])
+
+
+_TOML_AT = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
+
+
+def toml_error_words(message: str, text: str) -> tuple[str, int | None, int | None]:
+    """(reason, line, column) of a tomllib error: its message and position in one
+    sentence, with what stands there, and what to write instead for the usual slips."""
+    m = _TOML_AT.search(message)
+    what = message[:m.start()] if m else message
+    if m and m.group(1):
+        line, column = int(m.group(1)), int(m.group(2))
+    elif m:  # at end of document: the last line with text
+        line, column = text.rstrip().count("\n") + 1, None
+    else:
+        line = column = None
+    lines = text.split("\n")
+    src = lines[line - 1] if line and line <= len(lines) else ""
+    where = at(line, column)
+    key = re.match(r"\s*([\w.\"'-]+)\s*=", src)
+    if what == "Illegal character '\\n'":
+        return (f"a line break inside a one-line string {where}; close the quote, or use triple quotes "
+                "for text over several lines", line, column)
+    if what == "Cannot overwrite a value" and key:
+        column = key.start(1) + 1
+        return f"`{key.group(1).strip()}` is set twice, the second time {at(line, column)}", line, column
+    twice = re.fullmatch(r"Cannot declare \((.*)\) twice", what)
+    if twice:
+        table = ".".join(p.strip().strip("'\"") for p in twice.group(1).split(",") if p.strip())
+        return f"the table `[{table}]` is declared twice, the second time {where}", line, column
+    if what.startswith("Unescaped '\\'") and column:
+        i = src.rfind("\\", 0, column)
+        if i >= 0:
+            column = i + 1
+        escape = src[i:i + 2] if i >= 0 else "\\"
+        return (f"an unknown escape {show(escape)} in a double-quoted string {at(line, column)}; write the "
+                "value in single quotes, where a backslash is an ordinary character, or double the backslash",
+                line, column)
+    what = f"{what[:1].lower()}{what[1:]}"
+    if m and not m.group(1):
+        return f"{what} before the end of the file", line, column
+    tok = token_at(src, column - 1) if column and not what.startswith("found") else ""
+    found_it = f", found {show(tok)}" if tok else ""
+    return f"{what} {where}{found_it}".strip(), line, column
 
 
 def reset_memos() -> None:

@@ -92,11 +92,21 @@ def _line_search(text: str, literal: str, pattern: str, start: int = 0) -> re.Ma
 def _query_line(text: str, key: str) -> int | None:
     """Line where the query text itself starts (a triple-quoted string drops the newline
     right after its opening quotes)."""
+    return _query_start(text, key)[0]
+
+
+def _query_start(text: str, key: str) -> tuple[int | None, int]:
+    """(line, 1-based column) where the query text itself starts: the line after a
+    triple quote that ends its line (TOML drops that newline), else just after the
+    opening quote."""
     line = key_line(text, key, "rule")
     if line is None:
-        return None
+        return None, 1
     rest = text.split("\n", line)[line - 1] if line <= text.count("\n") + 1 else ""
-    return line + 1 if re.search(r"=\s*('''|\"\"\")\s*$", rest) else line
+    if re.search(r"=\s*('''|\"\"\")\s*$", rest):
+        return line + 1, 1
+    m = re.search(r"=\s*('''|\"\"\"|'|\")", rest)
+    return line, (m.end() + 1 if m else 1)
 
 
 def load_elastic(path: str, text: str, data: dict) -> LoadResult:
@@ -140,8 +150,8 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
         return LoadResult(findings=[parse_error(path, out.logic_line, "`query` is not a string")])
     if language not in LANGUAGES:
         return LoadResult(findings=[parse_error(path, out.logic_line, f"unknown query language {language!r}")])
-    base = _query_line(text, "query")
-    sink = PredicateSink(query, base)
+    base, base_column = _query_start(text, "query")
+    sink = PredicateSink(query, base, base_column)
     try:
         node, event_type = _parser(language)(query, sink)
         if event_type:
@@ -152,7 +162,8 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
             # The indicator index's own filter: checked for errors, not an event predicate.
             _parser("kuery")(threat_query, PredicateSink(threat_query))
     except QueryError as e:
-        return LoadResult(findings=[parse_error(path, sink.line_at(e.offset), _describe(language, e))])
+        line, column = sink.line_at(e.offset), sink.column_at(e.offset)
+        return LoadResult(findings=[parse_error(path, line, _describe(language, e, line, column), column)])
     m = _line_search(text, "[[rule.filters]]", r"\[\[rule\.filters\]\]")
     filters = _filters(rule.get("filters"), sink, text.count("\n", 0, m.start()) + 1 if m else None)
     if filters:
@@ -168,12 +179,10 @@ def load_elastic(path: str, text: str, data: dict) -> LoadResult:
     return result
 
 
-def _describe(language: str, e: QueryError) -> str:
+def _describe(language: str, e: QueryError, line: int | None, column: int | None) -> str:
+    """The query's error in one sentence, at its line and column in the file."""
     name = {"kuery": "KQL", "eql": "EQL", "esql": "ES|QL", "lucene": "Lucene"}[language]
-    where = f" at offset {e.offset}" if e.offset is not None else ""
-    reason = e.reason if e.reason.startswith(name) else f"{name}: {e.reason}"
-    construct = f" ({e.construct})" if e.construct and e.construct not in reason else ""
-    return f"{reason}{construct}{where}"
+    return e.describe(name, line, column)
 
 
 def _category_from_predicates(rule: NormalizedRule) -> str:

@@ -24,6 +24,7 @@ whitespace collapsed, as its field, with the note "expression".
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -34,6 +35,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from ..model.predicate import QMARK, STAR, PatternPart, classify_pattern
 from ..model.tree import MAX_DEPTH, And, Node, Not, Or, depth, simplify
 from .query import PredicateSink, QueryError
+from .words import expected_phrase, lark_accepts, show, terminal_words
 
 GRAMMAR = Path(__file__).parent / "grammars" / "esql.lark"
 MAX_QUERY_CHARS = 1 << 20  # 1 MB is far past any real rule; refuse rather than grind
@@ -57,6 +59,9 @@ _PASSTHROUGH = {
     "from", "ts", "metrics", "show", "keep", "drop", "sort", "limit", "mv_expand", "lookup join",
     "sample", "rerank", "fuse", "insist", "explain",
 }
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+_KNOWN_COMMANDS = _PASSTHROUGH | {"where", "eval", "row", "stats", "inline stats", "rename", "dissect", "grok",
+                                  "completion", "enrich", "change_point", "fork"}
 _CMD = re.compile(r"(inline\s+stats|lookup\s+join|[a-z_]+)", re.I)
 # As in the grammar: strings end at a line break; triple-quoted ones may end in extra quotes.
 _TSTRING = re.compile(r'"""[\s\S]*?""""?"?')
@@ -66,6 +71,21 @@ _DISSECT_KEY = re.compile(r"%\{([^}]*)\}")
 _GROK_NAME = re.compile(r"%\{\w+:([\w.@\[\]]+)(?::\w+)?\}|\(\?<([\w.@]+)>")
 
 _parser: Lark | None = None
+
+# The grammar's terminals in words (keywords and punctuation name themselves).
+_TERMINALS: dict[str, str | None] = {
+    "NAME": "a column name", "QUOTED_ID": "a column name", "NUMBER": "a value", "PARAM": None,
+    "TSTRING": "a value", "STRING": "a value", "TRUE": "a value", "FALSE": "a value", "NULL": "a value",
+    "COMP_OP": "a comparison (`==`, `!=`, `<` ...)", "$END": "the end of the command",
+    "ADD_OP": "an arithmetic operator", "STAR": "an arithmetic operator", "SLASH": "an arithmetic operator",
+    "PERCENT": "an arithmetic operator",
+}
+_FIRST = ("`and`", "`or`", "`,`", "`)`", "`by`", "`as`", "`=`")
+
+
+def _expected(err: Exception) -> str:
+    """What the grammar could have taken where it stopped, in words."""
+    return expected_phrase(terminal_words(_get_parser(), lark_accepts(err), _TERMINALS, _FIRST))
 
 
 def _get_parser() -> Lark:
@@ -109,12 +129,18 @@ def split_pipeline(text: str, start: int = 0, end: int | None = None) -> list[tu
                 raise QueryError(f"query nests deeper than {MAX_DEPTH} levels", i, "nesting too deep")
         elif c in ")]}":
             if not stack or "([{"[")]}".index(c)] != text[stack[-1]]:
-                raise QueryError(f"unbalanced {c!r}", i, "unbalanced parenthesis")
+                if stack:
+                    raise QueryError(f"unexpected {show(c)}", i, "unbalanced parenthesis",
+                                     f"{show(_CLOSER[text[stack[-1]]])} to close the {show(text[stack[-1]])} "
+                                     "opened before it")
+                raise QueryError(f"unexpected {show(c)}: nothing is open for it to close", i, "unbalanced parenthesis")
             stack.pop()
         elif not stack:
             cuts += [i, i + 1]
     if stack:
-        raise QueryError(f"unclosed {text[stack[-1]]!r}", stack[-1], "unbalanced parenthesis")
+        opener = text[stack[-1]]
+        raise QueryError(f"the {show(opener)} here is never closed", stack[-1], "unbalanced parenthesis",
+                         f"{show(_CLOSER[opener])} before the end of the query")
     cuts.append(end)
     return list(zip(cuts[::2], cuts[1::2]))
 
@@ -182,9 +208,10 @@ class _Pipeline:
             m = _CMD.match(self.text, s, e)
             if m is None:
                 if s < e:
-                    raise QueryError(f"expected a command at {self.text[s:s + 20]!r}", s, "unknown command")
+                    raise QueryError(f"unexpected {show(self.text[s:s + 20].split()[0] if self.text[s:e].split() else '')}",
+                                     s, "unknown command", "a command name (`where`, `eval`, `stats` ...)")
                 if len(segments) > 1:  # an empty (or comment-only) query is no error; `| |` is
-                    raise QueryError("empty command between '|'", s, "empty command")
+                    raise QueryError("an empty command between two `|`", s, "empty command", "a command")
                 continue
             node = self.command(" ".join(m.group(1).lower().split()), m.end(), e, s)
             if node is not None:
@@ -222,7 +249,10 @@ class _Pipeline:
         elif cmd == "fork":
             return self.fork(s, e)
         elif cmd not in _PASSTHROUGH:
-            raise QueryError(f"unknown ES|QL command {cmd.upper()!r}", at, "unknown command")
+            guess = difflib.get_close_matches(cmd, sorted(_KNOWN_COMMANDS), n=1, cutoff=0.6)
+            raise QueryError(f"unknown command {show(cmd.upper())}", at, "unknown command",
+                             f"a command name (did you mean `{guess[0].upper()}`?)" if guess
+                             else "a command name (`WHERE`, `EVAL`, `STATS` ...)")
         return None
 
     def fork(self, s: int, e: int) -> Node | None:
@@ -261,16 +291,17 @@ class _Pipeline:
             tree = _get_parser().parse(self.text[s:e], start=start)
         except UnexpectedCharacters as err:
             pos = s + err.pos_in_stream
-            raise QueryError(f"unexpected character {self.text[pos]!r}", pos,
-                             f"unexpected character {self.text[pos]!r}") from None
+            raise QueryError(f"unexpected character {show(self.text[pos])}", pos,
+                             f"unexpected character {self.text[pos]!r}", _expected(err)) from None
         except UnexpectedToken as err:
             tok = err.token
             if tok.type == "$END":
-                raise QueryError("command ends too early", e, "unexpected end") from None
+                raise QueryError("the command ends too early", e, "unexpected end", _expected(err)) from None
             pos = s + (tok.start_pos or 0)
-            raise QueryError(f"unexpected {tok.value!r}", pos, f"unexpected token {tok.value!r}") from None
-        except UnexpectedEOF:
-            raise QueryError("command ends too early", e, "unexpected end") from None
+            raise QueryError(f"unexpected {show(str(tok.value))}", pos, f"unexpected token {tok.value!r}",
+                             _expected(err)) from None
+        except UnexpectedEOF as err:
+            raise QueryError("the command ends too early", e, "unexpected end", _expected(err)) from None
         except LarkError as err:  # pragma: no cover - other lark errors are grammar bugs
             raise QueryError(f"cannot parse ES|QL: {err}", s, "syntax error") from None
         # The grammar takes any name after a number (`1 hour`) and any backslash pair in a
@@ -278,13 +309,15 @@ class _Pipeline:
         for sub in tree.iter_subtrees():
             if sub.data == "timespan" and sub.children[1].lower() not in _TIME_UNITS:
                 unit = sub.children[1]
-                raise QueryError(f"unknown time unit {str(unit)!r}", s + unit.start_pos, "unknown time unit")
+                raise QueryError(f"unknown time unit {show(str(unit))}", s + unit.start_pos, "unknown time unit",
+                                 "a unit such as `seconds`, `minutes`, `hours` or `days`")
             if sub.data == "string" and sub.children[0].type == "STRING":
                 tok = sub.children[0]
                 for m in _ESCAPE.finditer(tok):
                     if m.group(1) not in _STRING_ESCAPES:
-                        raise QueryError(f"invalid escape {m.group(0)!r} in a string", s + tok.start_pos + m.start(),
-                                         "invalid escape")
+                        raise QueryError(f"unknown escape {show(m.group(0))} in a string", s + tok.start_pos + m.start(),
+                                         "invalid escape", "`\\\\`, `\\\"`, `\\t`, `\\n` or `\\r`, or the "
+                                         "value in triple quotes, where a backslash is an ordinary character")
         return tree
 
 

@@ -14,6 +14,7 @@ from ..model.predicate import QMARK, STAR, PatternPart
 from ..model.rule import Step
 from ..model.tree import And, Leaf, Node, Not, Or
 from .query import PredicateSink, QueryError, group
+from .words import expected_phrase, lark_accepts, show, terminal_words, token_at
 
 MAX_QUERY_CHARS = 1_000_000
 
@@ -113,9 +114,12 @@ def parse_eql(text: str, sink: PredicateSink) -> tuple[Node | None, str]:
         raise
     except eql.errors.EqlError as e:
         msg = str(e).splitlines()
-        reason = msg[1] if len(msg) > 1 else msg[0] if msg else "invalid EQL"
-        raise QueryError(f"EQL: {reason}", _offset(text, getattr(e, "line", 0) + 1, getattr(e, "column", 0) + 1),
-                         reason) from None
+        reason = getattr(e, "error_msg", None) or (msg[1] if len(msg) > 1 else msg[0] if msg else "invalid EQL")
+        offset = _offset(text, getattr(e, "line", 0) + 1, getattr(e, "column", 0) + 1)
+        # eql's source line and caret become the column; what stands at the caret, the words.
+        what = token_at(text, offset)
+        words = f"{reason[:1].lower()}{reason[1:]}".rstrip(".")
+        raise QueryError(f"{words}, found {show(what)}" if what else words, offset, reason) from None
     except RecursionError:
         raise QueryError("EQL query nests too deeply", 0, "deep nesting") from None
     builder = _Builder(eql.ast, sink, walker.insensitive, text)
@@ -143,10 +147,31 @@ def _walk(text: str) -> tuple[Any, Any]:
         tree = P.lark_parser.parse(text, start="piped_query")
     except P.LarkError as e:
         line, col = getattr(e, "line", 1), getattr(e, "column", 1)
-        raise QueryError(f"EQL syntax error at line {line}, column {col}", _offset(text, line, col),
-                         "invalid syntax") from None
+        offset = _offset(text, line, col)
+        at_end = getattr(getattr(e, "token", None), "type", "") == "$END"  # lark puts it on the last token
+        what = "" if at_end else token_at(text, offset)
+        if not what:
+            offset = len(text.rstrip())
+        accepts = lark_accepts(e)
+        expected = expected_phrase(terminal_words(P.lark_parser, accepts, _EQL_TERMINALS, _EQL_FIRST)) if accepts else ""
+        found_it = f"unexpected {show(what)}" if what else "unexpected end of the query"
+        raise QueryError(found_it, offset, "invalid syntax", expected) from None
     walker = _walker_cls(text)
     return walker, walker.visit(tree)
+
+
+# eql's grammar terminals in words (literal keywords and punctuation name themselves).
+_VALUE = "a value"
+_EQL_TERMINALS: dict[str, str | None] = {
+    "IN": "`in`", "EQUALS": "`==`", "STRING_PREDICATE": "`:`",
+    "COMP_OP": "a comparison (`!=`, `<`, `>=` ...)", "MULT_OP": "an arithmetic operator",
+    "METHOD_START": None, "FIELD": "a field", "OPTIONAL_FIELD": "a field", "ESCAPED_NAME": "a field",
+    "INSENSITIVE_NAME": None, "NAME": "a field", "UNSIGNED_INTEGER": _VALUE, "DECIMAL": _VALUE,
+    "SIGN": None, "DQ_STRING": _VALUE, "SQ_STRING": _VALUE, "RAW_DQ_STRING": _VALUE, "RAW_SQ_STRING": _VALUE,
+    "RAW_TQ_STRING": _VALUE, "TRUE": _VALUE, "FALSE": _VALUE, "NULL": _VALUE, "DOLLAR": None,
+    "MISSING_EVENT_OPEN": "`![`", "MACRO": None, "CONST": None,
+}
+_EQL_FIRST = ("`where`", "`by`", "`and`", "`or`", "`,`", "`)`", "`]`", "`|`", "`==`", "`:`")
 
 
 def _offset(text: str, line: int, col: int) -> int:

@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from ..model.predicate import KEYWORD_FIELD, STAR, PatternPart, classify_pattern
 from ..model.tree import MAX_DEPTH, And, Node, Not, Or, depth, simplify
 from .query import PredicateSink, QueryError
+from .words import join_or, lark_accepts, show, terminal_words
 
 GRAMMAR = Path(__file__).parent / "grammars" / "kql.lark"
 MAX_QUERY_CHARS = 1 << 20  # 1 MB of text is far past any real rule; refuse rather than grind
@@ -31,10 +32,11 @@ _KEYWORDS = ("or", "and", "not")
 
 # Terminal names as people read them, for error messages.
 _TOKEN_NAMES = {
-    "LPAR": "'('", "RPAR": "')'", "LBRACE": "'{'", "RBRACE": "'}'", "COLON": "':'",
-    "_OR": "'or'", "_AND": "'and'", "NOT": "'not'", "RANGE_OP": "a comparison",
+    "LPAR": "`(`", "RPAR": "`)`", "LBRACE": "`{`", "RBRACE": "`}`", "COLON": "`:`",
+    "_OR": "`or`", "_AND": "`and`", "NOT": "`not`", "RANGE_OP": "a comparison (`<`, `<=`, `>`, `>=`)",
     "QUOTED": "a quoted value", "UNQUOTED": "a value", "$END": "the end of the query",
 }
+
 
 _parser: Lark | None = None
 
@@ -260,8 +262,9 @@ def _unquoted_parts(tok: Token) -> list[PatternPart]:
                 buf.append(chr(int(s[i + 2:i + 6], 16)))
                 i += 5
             elif not s[i + 1:i + 4].lower().startswith(_KEYWORDS):  # `\or` is the word "or"
-                raise QueryError(f"invalid escape '\\{nxt}' in an unquoted value", tok.start_pos + i,
-                                 "invalid escape")
+                raise QueryError(f"unknown escape {show(chr(92) + nxt)} in an unquoted value", tok.start_pos + i,
+                                 "invalid escape", "a backslash before a special character (`\\\\`, `\\:`, `\\*`, "
+                                 "`\\(`, `\\)`, `\\\"`), or the value in double quotes")
         i += 1
     parts.append("".join(buf))
     return parts
@@ -273,23 +276,21 @@ def _syntax_error(text: str, e: UnexpectedInput) -> QueryError:
         pos = e.pos_in_stream
         ch = text[pos] if pos < len(text) else ""
         if ch == '"':
-            return QueryError("unclosed quote", pos, "unclosed quote")
+            return QueryError("a quote that is never closed", pos, "unclosed quote", 'a closing `"`')
         if ch == "\\":
-            return QueryError("backslash at the end of a value escapes nothing", pos, "dangling backslash")
-        return QueryError(f"unexpected character {ch!r}", pos, f"unexpected character {ch!r}")
+            return QueryError("a backslash at the end of a value escapes nothing", pos, "dangling backslash",
+                              "a character after it, or `\\\\` for a backslash")
+        return QueryError(f"unexpected character {show(ch)}", pos, f"unexpected character {ch!r}",
+                          "a field, a value, `(` or `not`")
     if not isinstance(e, UnexpectedToken):
         return QueryError(f"cannot parse query: {e}", getattr(e, "pos_in_stream", None), "syntax error")
     tok = e.token
-    try:  # what the parser could take here (lark's `expected` is looser under LALR)
-        accepts = e.interactive_parser.accepts()
-    except Exception:
-        accepts = e.expected
-    expected = " or ".join(sorted({_TOKEN_NAMES.get(x, x) for x in accepts}))
+    expected = join_or(terminal_words(_get_parser(), lark_accepts(e), _TOKEN_NAMES))
     if tok.type != "$END":
-        what = f"{_TOKEN_NAMES[tok.type]} {tok.value!r}" if tok.type in ("QUOTED", "UNQUOTED") else repr(tok.value)
-        hint = " (quote a value holding ':' or write '\\:'; or is an 'and'/'or' missing?)" if tok.type == "COLON" else ""
-        return QueryError(f"unexpected {what}; expected {expected}{hint}", tok.start_pos,
-                          f"unexpected token {tok.value!r}")
+        what = f"{_TOKEN_NAMES[tok.type]} {show(tok.value)}" if tok.type in ("QUOTED", "UNQUOTED") else show(tok.value)
+        if tok.type == "COLON":
+            expected += " (quote a value that holds `:` or write `\\:`; or is an `and`/`or` missing?)"
+        return QueryError(f"unexpected {what}", tok.start_pos, f"unexpected token {tok.value!r}", expected)
     # At the end: say what was left open.
     toks = list(_get_parser().lex(text))
     openers: list[Token] = []
@@ -301,11 +302,13 @@ def _syntax_error(text: str, e: UnexpectedInput) -> QueryError:
     last = toks[-1] if toks else None
     if last is not None and last.type in ("_OR", "_AND", "NOT"):
         word = last.value.lower()
-        return QueryError(f"'{word}' at the end of the query has nothing to apply to", last.start_pos,
-                          f"dangling '{word}'")
+        return QueryError(f"`{word}` at the end of the query has nothing after it", last.start_pos,
+                          f"dangling '{word}'", "a condition after it")
     if last is not None and last.type in ("COLON", "RANGE_OP"):
-        return QueryError(f"no value after {last.value!r}", last.start_pos, "missing value")
+        return QueryError(f"{show(last.value)} has no value after it", last.start_pos, "missing value", "a value")
     if openers:
         kind = "parenthesis" if openers[-1].type == "LPAR" else "brace"
-        return QueryError(f"unclosed {kind}", openers[-1].start_pos, f"unclosed {kind}")
-    return QueryError(f"unexpected end of query; expected {expected}", len(text), "unexpected end of query")
+        closer = "`)`" if kind == "parenthesis" else "`}`"
+        return QueryError(f"the {show(openers[-1].value)} here is never closed", openers[-1].start_pos,
+                          f"unclosed {kind}", f"{closer} before the end of the query")
+    return QueryError("unexpected end of the query", len(text), "unexpected end of query", expected)

@@ -7,6 +7,7 @@ import re
 from ..model.predicate import KEYWORD_FIELD, QMARK, STAR, PatternPart
 from ..model.tree import And, Node, Not, Or
 from .query import PredicateSink, QueryError, group
+from .words import show, token_at
 
 MAX_QUERY_CHARS = 1_000_000
 
@@ -20,14 +21,39 @@ def parse_lucene(text: str, sink: PredicateSink) -> Node | None:
     try:
         tree = parser.parse(text)
     except ParseError as e:
-        m = re.search(r"position (\d+)", str(e))
-        raise QueryError(f"Lucene: {e}", int(m.group(1)) if m else None, "invalid syntax") from None
+        raise _syntax_error(text, str(e)) from None
     except RecursionError:
         raise QueryError("Lucene query nests too deeply", 0, "deep nesting") from None
     try:
         return _Walker(sink).node(tree, KEYWORD_FIELD)
     except RecursionError:
         raise QueryError("Lucene query nests too deeply", 0, "deep nesting") from None
+
+
+def _syntax_error(text: str, message: str) -> QueryError:
+    """luqum's error (`unexpected  'OR' at position 7!`, `Illegal character '"x' at
+    position 2`, `unexpected end of expression`) as found, where, expected."""
+    m = re.search(r"position (\d+)", message)
+    if m:
+        pos = int(m.group(1))
+        what = token_at(text, pos)
+        if message.startswith("Illegal character") and text[pos:pos + 1] == '"':
+            return QueryError("a quote that is never closed", pos, "invalid syntax", 'a closing `"`')
+        return QueryError(f"unexpected {show(what)}" if what else "unexpected end of the query", pos,
+                          "invalid syntax")
+    end = len(text.rstrip())
+    opened = text.count("(") - text.count(")")
+    ranges = text.count("[") + text.count("{") - text.count("]") - text.count("}")
+    last = text.split()[-1] if text.split() else ""
+    if last.upper() in ("AND", "OR", "NOT", "&&", "||", "!"):
+        expected = f"a term after `{last}`"
+    elif opened > 0:
+        expected = "`)` before the end of the query"
+    elif ranges > 0:
+        expected = "`]` or `}` to close the range"
+    else:
+        expected = ""
+    return QueryError("unexpected end of the query", end, "invalid syntax", expected)
 
 
 class _Walker:

@@ -13,17 +13,28 @@ from typing import Callable, Iterable
 
 from ..model.predicate import Predicate, PatternPart, classify_pattern, normalize_value
 from ..model.tree import Leaf, Node, Not
+from .words import at
 
 
 class QueryError(Exception):
     """A query that cannot be understood. `offset` is a character offset into the
     query text; `construct` names what was not understood (e.g. "unbalanced parenthesis")."""
 
-    def __init__(self, reason: str, offset: int | None = None, construct: str = "") -> None:
+    def __init__(self, reason: str, offset: int | None = None, construct: str = "", expected: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.offset = offset
         self.construct = construct
+        self.expected = expected  # what the parser could have taken there, in words ("`and`, `or` or `)`")
+
+    def describe(self, language: str, line: int | None, column: int | None) -> str:
+        """One sentence: what was found, where in the file, what was expected."""
+        reason = self.reason
+        if reason.startswith(f"{language}:"):
+            reason = reason[len(language) + 1:].lstrip()
+        where = at(line, column)
+        text = f"{language}: {reason} {where}".rstrip()
+        return f"{text}; expected {self.expected}" if self.expected else text
 
 
 def _newline_offsets(text: str) -> Iterable[int]:
@@ -40,9 +51,10 @@ class PredicateSink:
     file lines.
     """
 
-    def __init__(self, text: str = "", base_line: int | None = None) -> None:
+    def __init__(self, text: str = "", base_line: int | None = None, base_column: int = 1) -> None:
         self.text = text
         self.base_line = base_line
+        self.base_column = base_column  # file column of the query's first character
         self.predicates: list[Predicate] = []
         self.steps: tuple = ()  # EQL: the query's steps (rulelint.model.rule.Step)
         self.maxspan: float | None = None
@@ -62,6 +74,16 @@ class PredicateSink:
             self._newlines = list(_newline_offsets(text))
         # Newlines before the offset; counting them per call made huge queries quadratic.
         return self.base_line + bisect_left(self._newlines, max(0, min(offset, self._end)))
+
+    def column_at(self, offset: int | None) -> int | None:
+        """The 1-based file column of an offset (None where the line is unknown): an error
+        at the very end points just past the last character with text."""
+        if self.base_line is None or offset is None:
+            return None
+        self.line_at(offset)  # builds the newline index and the end
+        offset = max(0, min(offset, self._end))
+        nl = self.text.rfind("\n", 0, offset)
+        return self.base_column + offset if nl < 0 else offset - nl
 
     def add(
         self,
@@ -89,7 +111,7 @@ class PredicateSink:
         try:
             node = parse(text, inner)
         except QueryError as e:
-            raise QueryError(e.reason, offset + (e.offset or 0), e.construct) from None
+            raise QueryError(e.reason, offset + (e.offset or 0), e.construct, e.expected) from None
         base = len(self.predicates)
         self.predicates.extend(inner.predicates)
         return _shift(node, base)

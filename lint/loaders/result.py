@@ -21,14 +21,21 @@ class LoadResult:
         self.findings.extend(other.findings)
 
 
-def parse_error(path: str, line: int | None, reason: str) -> Finding:
-    """The one way loaders report a file they could not load."""
+def parse_error(path: str, line: int | None, reason: str, column: int | None = None) -> Finding:
+    """The one way loaders report a file they could not load. `column` (1-based, in
+    characters) is where on `line` the parser stopped, where it knows; the reason says
+    it in words too."""
     where = f"{path}:{line}" if line else path
     return Finding(
         code=PARSE_ERROR[0], name=PARSE_ERROR[1], severity="error",
-        message=f"{where} cannot be loaded: {reason}.".replace("..", "."),
-        path=path, line=line, data={"reason": reason},
+        message=f"{where} cannot be loaded: {_sentence(reason)}",
+        path=path, line=line, data={"reason": reason}, column=column if line and column and column > 0 else None,
     )
+
+
+def _sentence(reason: str) -> str:
+    reason = reason.rstrip()
+    return reason if reason.endswith(("?", "!", ".")) and not reason.endswith("..") else f"{reason}."
 
 
 def no_logic(path: str, line: int | None, rule_id: str, why: str) -> Finding:

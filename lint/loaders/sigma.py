@@ -39,6 +39,7 @@ from ..model.tree import MAX_DEPTH, And, Leaf, Node, Not, Or, depth, simplify
 from .result import LoadResult, parse_error
 from .sigma_validation import validate as validate_rule
 from . import sigma_hygiene
+from .sigma_errors import condition_error, modifier_error, undefined_hint
 from .yamlnodes import InputError, YamlDoc, line_of, load_documents, mapping_get
 
 SIGMA_KEYS = ("detection", "correlation", "filter", "logsource")
@@ -103,9 +104,11 @@ def load_sigma(path: str, docs: list[YamlDoc]) -> LoadResult:
                 prev_nodes = [doc.node] + global_nodes
             result.rules.append(_rule(path, index, _copy(prev_data), prev_nodes, doc.node, result.findings))
         except InputError as e:
-            result.findings.append(parse_error(path, e.line or line_of(doc.node), e.reason))
+            result.findings.append(parse_error(path, e.line or line_of(doc.node), e.reason, e.column if e.line else None))
         except sigma_exc.SigmaError as e:
-            result.findings.append(parse_error(path, _error_line(e, doc.node), _sigma_reason(e)))
+            typo = modifier_error(e, doc.node)
+            result.findings.append(parse_error(path, typo[0] or line_of(doc.node), typo[2], typo[1]) if typo
+                                   else parse_error(path, _error_line(e, doc.node), _sigma_reason(e)))
         except RecursionError:
             result.findings.append(parse_error(
                 path, _condition_line(_detection_nodes([doc.node])) or line_of(doc.node),
@@ -141,7 +144,9 @@ def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node], own: yaml.N
         try:
             parsed = cond.parse(postprocess=False)
         except sigma_exc.SigmaError as e:
-            raise InputError(f"condition {cond.condition!r}: {_sigma_reason(e)}", cond_line) from None
+            section = det_nodes.get("condition")
+            raise condition_error(cond.condition, e, section.node if section else None, cond_line,
+                                  _sigma_reason(e)) from None
         trees.append(builder.convert(parsed, cond_line))
     tree = simplify(Or(trees) if len(trees) > 1 else (trees[0] if trees else None))
     if tree is None:
@@ -353,7 +358,8 @@ class _TreeBuilder:
         try:
             detection = self.detections.detections[name]
         except KeyError:
-            raise InputError(f"condition names '{name}', which is not defined under detection", cond_line) from None
+            raise InputError(f"condition names '{name}', which is not defined under detection"
+                             f"{undefined_hint(name, self.detections.detections)}", cond_line) from None
         section = self.det_nodes.get(name)
         node = self._detection(detection, section.node if section else None, section)
         self._cache[name] = node
@@ -588,6 +594,6 @@ def load_sigma_text(path: str, text: str) -> LoadResult:
     try:
         docs = load_documents(text)
     except InputError as e:
-        return LoadResult(findings=[parse_error(path, e.line, e.reason)])
+        return LoadResult(findings=[parse_error(path, e.line, e.reason, e.column)])
     return load_sigma(path, docs)
 

@@ -271,7 +271,8 @@ def _load(path: str, data: dict, text: str, macros: dict[str, Macro], line: int,
     try:
         node, info = parse_spl(search, sink, macros)
     except QueryError as e:
-        return LoadResult(findings=[parse_error(path, sink.line_at(e.offset), _describe(e))])
+        line, column = sink.line_at(e.offset), sink.column_at(e.offset)
+        return LoadResult(findings=[parse_error(path, line, e.describe("SPL", line, column), column)])
     rid = str(data.get("id") or "")
     tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
     attack = tags.get("mitre_attack_id") or []
@@ -335,11 +336,6 @@ def _references(path: str, search: str, data: dict, macros: dict[str, Macro], in
             "filter_macro_present": bool(expected) and f"`{expected}`" in search}
 
 
-def _describe(e: QueryError) -> str:
-    reason = e.reason if e.reason.startswith("SPL") else f"SPL: {e.reason}"
-    construct = f" ({e.construct})" if e.construct and e.construct not in reason else ""
-    where = f" at offset {e.offset}" if e.offset is not None else ""
-    return f"{reason}{construct}{where}"
 
 
 def _key_line(text: str, key: str) -> int | None:
@@ -358,12 +354,17 @@ class _LineSink(PredicateSink):
     def __init__(self, value: str, text: str, key_line: int) -> None:
         super().__init__(value, key_line)
         self.starts, self.lines = [0], [key_line]
+        self.columns = [1]  # file column of each span's first character
         raw = text.splitlines()[key_line - 1:]
         if not raw:
             return
         head = raw[0].split(":", 1)[1].strip() if ":" in raw[0] else ""
         if head[:1] in ("|", ">"):
             self.lines[0] = key_line + 1
+            nxt = raw[1] if len(raw) > 1 else ""
+            self.columns[0] = len(nxt) - len(nxt.lstrip()) + 1
+        elif head:
+            self.columns[0] = raw[0].index(head) + (2 if head[:1] in ("'", '"') else 1)
         cursor = 0
         for i, src in enumerate(raw[1:], start=1):
             if src[:1] not in (" ", "\t", ""):
@@ -378,9 +379,23 @@ class _LineSink(PredicateSink):
             if at > self.starts[-1]:
                 self.starts.append(at)
                 self.lines.append(key_line + i)
+                self.columns.append(len(src) - len(src.lstrip()) + 1)
             cursor = at + max(1, len(content) - 4)
 
     def line_at(self, offset: int | None) -> int | None:
         if offset is None:
             return self.lines[0]
         return self.lines[max(0, bisect_right(self.starts, offset) - 1)]
+
+    def column_at(self, offset: int | None) -> int | None:
+        """The file column of an offset: its span's first column plus the distance into
+        the span (exact but for escapes the YAML scalar dropped). A block scalar (`|`)
+        keeps its line breaks: there the line within the span counts."""
+        if offset is None:
+            return None
+        offset = max(0, min(offset, len(self.text.rstrip())))
+        i = max(0, bisect_right(self.starts, offset) - 1)
+        nl = self.text.rfind("\n", self.starts[i], offset)
+        if nl >= 0:
+            return offset - nl
+        return self.columns[i] + offset - self.starts[i]

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from sigma.rule.base import SigmaYAMLLoader  # CSafeLoader that rejects duplicate keys
 
+from .words import at, char_name, line_column, show, token_at
+
 # Bounds on what one file may make us build (docs/limits.md). The largest real rule file
 # is under 300 KB with under 5,000 YAML nodes; these are far above that and far below
 # what would take seconds or hundreds of megabytes.
@@ -32,10 +34,11 @@ _ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s\[\]{},]", re.M)
 class InputError(Exception):
     """A file that cannot be read as rules; `line` is 1-based where known."""
 
-    def __init__(self, reason: str, line: int | None = None):
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None):
         super().__init__(reason)
         self.reason = reason
         self.line = line
+        self.column = column  # 1-based, where known
 
 
 @dataclass(slots=True)
@@ -161,12 +164,13 @@ def load_documents(text: str) -> list[YamlDoc]:
                 raise InputError(f"invalid YAML: {e}", _duplicate_key_line(node)) from None
             docs.append(YamlDoc(node, data))
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        context = e.context or ""
-        if e.context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
-            context = f"{e.context} (started on line {e.context_mark.line + 1})"
-        reason = " ".join(x for x in (context, e.problem) if x) or str(e)
-        raise InputError(f"invalid YAML: {reason}", mark.line + 1 if mark else None) from None
+        reason, line, column = yaml_error_words(e, text)
+        raise InputError(f"invalid YAML: {reason}", line, column) from None
+    except yaml.reader.ReaderError as e:
+        line, column = line_column(text, e.position) if isinstance(e.position, int) else (None, None)
+        what = f"U+{e.character:04X}" if isinstance(e.character, int) else "a character"
+        raise InputError(f"invalid YAML: {what} is not allowed in YAML ({e.reason}) {at(line, column)}".rstrip(),
+                         line, column) from None
     except yaml.YAMLError as e:
         raise InputError(f"invalid YAML: {e}") from None
     except RecursionError:
@@ -176,6 +180,86 @@ def load_documents(text: str) -> list[YamlDoc]:
     finally:
         loader.dispose()
     return docs
+
+
+# PyYAML's (C loader's) wording of where it was, and of what went wrong, in a rule author's words.
+_CONTEXTS = {
+    "while parsing a block mapping": "in the mapping started on line {l}",
+    "while parsing a block collection": "in the list started on line {l}",
+    "while parsing a flow sequence": "in the `[...]` list started on line {l}",
+    "while parsing a flow mapping": "in the `{{...}}` mapping started on line {l}",
+    "while parsing a quoted scalar": "in the quoted string started on line {l}",
+    "while scanning a quoted scalar": "in the quoted string started on line {l}",
+    "while scanning a double-quoted scalar": "in the quoted string started on line {l}",
+    "while scanning a simple key": "in the key started on line {l}",
+    "while scanning a block scalar": "in the block text started on line {l}",
+    "while parsing a block node": "in the value started on line {l}",
+    "while parsing a flow node": "in the value started on line {l}",
+}
+_PROBLEMS = {
+    "did not find expected key": "expected a key (check the indentation)",
+    "did not find expected '-' indicator": "expected a `- ` list item (check the indentation)",
+    "did not find expected ',' or ']'": "expected `,` or `]`",
+    "did not find expected ',' or '}'": "expected `,` or `}`",
+    "could not find expected ':'": "expected `:` after the key",
+    "found unexpected end of stream": "the file ends before the string is closed",
+    "did not find expected node content": "expected a value",
+    "found undefined alias": "the alias names no anchor",
+}
+
+
+def yaml_error_words(e: yaml.MarkedYAMLError, text: str) -> tuple[str, int | None, int | None]:
+    """(reason, line, column) of a YAML error: what PyYAML says, with the character its
+    C loader leaves out (the tab, the escape) read back from the text."""
+    mark = e.problem_mark or e.context_mark
+    line = mark.line + 1 if mark else None
+    column = mark.column + 1 if mark else None
+    where = at(line, column)
+    src = _source_line(text, mark.line) if mark else ""
+    ch = src[mark.column] if mark and mark.column < len(src) else ""
+    problem = (e.problem or "").strip()
+    if "cannot start any token" in problem:
+        if ch == "\t":
+            if not src[:mark.column].strip():
+                return f"a tab character is not allowed for indentation {where}; indent with spaces", line, column
+            return f"a tab character cannot start a value {where}; use spaces, or quote the value", line, column
+        return (f"{char_name(ch)} cannot start an unquoted value {where}; quote the value", line, column)
+    if "unknown escape character" in problem or "hexdecimal number" in problem or "escape sequence" in problem:
+        # The C loader points at the backslash, the Python one at the character after it.
+        i = mark.column if ch == "\\" else mark.column - 1
+        if i >= 0 and src[i:i + 1] == "\\":
+            column = i + 1
+            where = at(line, column)
+        escape = src[i:i + 2] if i >= 0 and src[i:i + 1] == "\\" else "\\" + ch
+        kind = "an unknown escape" if "unknown" in problem else "an incomplete escape"
+        return (f"{kind} {show(escape)} in a double-quoted string {where}; write the value in single quotes, "
+                f"where a backslash is an ordinary character, or double the backslash", line, column)
+    if problem.startswith("mapping values are not allowed"):
+        return (f"unexpected `:` {where}; quote a value that holds `: `, or check the indentation",
+                line, column)
+    words = _PROBLEMS.get(problem, problem)
+    if problem == "found unexpected end of stream" and "quoted" not in (e.context or ""):
+        words = "the file ends too early"
+    context = ""
+    if e.context and e.context_mark and e.problem_mark and e.context_mark.line != e.problem_mark.line:
+        template = _CONTEXTS.get(e.context.strip())
+        context = (template.format(l=e.context_mark.line + 1) if template
+                   else f"{e.context} (started on line {e.context_mark.line + 1})")
+    elif e.context and e.context.strip() not in _CONTEXTS:
+        context = e.context
+    what = token_at(src, mark.column) if mark else ""
+    found_it = f", found {show(what)}" if what and "end of stream" not in problem else ""
+    reason = f"{context}, {words}" if context else words
+    return f"{reason or str(e)} {where}{found_it}".strip(), line, column
+
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _source_line(text: str, index: int) -> str:
+    """Line `index` (0-based) of the text, counting line breaks as YAML does."""
+    lines = _LINE_BREAK.split(text, maxsplit=index + 1)
+    return lines[index] if index < len(lines) else ""
 
 
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"

@@ -41,6 +41,8 @@ def annotation(f: Finding) -> str:
         props.append(f"file={escape_property(_relative(f.path))}")
     if f.line:
         props.append(f"line={f.line}")
+        if f.column:
+            props.append(f"col={f.column}")
     props.append(f"title={escape_property(f'{f.code} {f.name}')}")
     message = f.message
     if f.related:

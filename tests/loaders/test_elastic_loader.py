@@ -123,7 +123,8 @@ def test_eql_plugins_are_never_imported(tmp_path, monkeypatch):
 def test_eql_errors_are_query_errors():
     with pytest.raises(QueryError) as e:
         parse_eql('process where process.name : "x" and', PredicateSink())
-    assert e.value.offset is not None and "EQL" in e.value.reason
+    assert e.value.offset is not None and e.value.reason == "unexpected end of the query"
+    assert "a field" in e.value.expected and "DQ_STRING" not in e.value.expected
     with pytest.raises(QueryError):
         parse_eql("sequence [process where true] ![file where true]", PredicateSink())  # no maxspan
 
@@ -217,7 +218,7 @@ def test_bad_queries_are_parse_errors_with_lines(tmp_path, query, language, cons
     res = load(tmp_path, toml_rule(query, language=language, rtype="query"))
     [f] = res.findings
     assert res.rules == [] and f.name == "parse-error" and construct in f.message
-    assert f.line == 13
+    assert f.line == 13 and f.column is not None and f"at line 13 column {f.column}" in f.message
 
 
 def test_not_a_rule_and_bad_toml(tmp_path):

@@ -105,7 +105,9 @@ def test_parse_error_is_a_finding_with_line(repo):
     assert res.rules == []
     (f,) = res.findings
     assert (f.code, f.line, f.path) == ("RL001", 4, str(path))
-    assert "SPL:" in f.message and "at offset" in f.message
+    assert "SPL:" in f.message and "at offset" not in f.message
+    # The column is the `(` left open, as the file has it (the search starts after `search: '`).
+    assert f.column == 19 and "`(` here is never closed" in f.message and "at line 4 column 19; expected `)`" in f.message
 
 
 def test_search_not_a_string_is_a_finding(tmp_path):

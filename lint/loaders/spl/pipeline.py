@@ -75,7 +75,7 @@ class _Pipeline:
         try:
             masked, segments = _split_pipeline(self.text)
         except QueryError as e:  # its offset is local: map it to the search as written
-            raise QueryError(e.reason, self.omap(self.origin + (e.offset or 0)), e.construct) from None
+            raise QueryError(e.reason, self.omap(self.origin + (e.offset or 0)), e.construct, e.expected) from None
         for i, (start, end) in enumerate(segments):
             seg = masked[start:end]
             m = _COMMAND.match(seg)
