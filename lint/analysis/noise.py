@@ -377,7 +377,9 @@ class RuleJudge:
                                            share, ev.basis, ev.text, ev.benign, pol.get(i, True)))
                 continue
             k = p.keys()[n]
-            shown.append(PredicateTerm(p.line, p.describe(n), k.field, k.op, k.value, len(p.values), reach, excl,
+            # Shown as lint, the reports and `indicators` count it: every rule of the corpus using the value.
+            shown.append(PredicateTerm(p.line, p.describe(n), k.field, k.op, k.value, len(p.values),
+                                       self.common.index.reach(k), excl,
                                        share, ev.basis, ev.text, ev.benign, pol.get(i, True)))
         return shown, list({id(t): t for t in self.excl.values()}.values())
 

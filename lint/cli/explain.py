@@ -178,7 +178,8 @@ def render_text(rule: NormalizedRule, b: NoiseBreakdown, out: TextIO) -> None:
         con.print(f"  = quietest {b.logic:.3g} x {b.estimate / b.logic if b.logic else 0:.2g}")
         return
     con.print(f"log source {escape(b.source)} (prior: {escape(b.prior_source or 'none of its tables')}); "
-              f"reach counts other rules, {b.source_rules} read this log source (T = {b.threshold})")
+              f"reach: corpus rules using the value (this one included), as lint counts it; "
+              f"{b.source_rules} read this log source (T = {b.threshold})")
     if b.predicates:
         t = Table(header_style="bold")
         for col, just in (("", "left"), ("predicate (commonest value)", "left"), ("values", "right"),

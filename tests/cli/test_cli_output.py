@@ -117,3 +117,20 @@ def test_report_technique_says_what_it_wrote(repo, capsys):
                            "--no-reference")
     assert code == 0 and (repo / "page.md").is_file()
     assert "wrote the T1059 page" in err and "page.md" in err
+
+
+def test_lint_explain_and_indicators_give_one_reach(capsys):
+    """One number per fact: the reach of `process.name eq cmd.exe` over the examples and the
+    bundled reference is the same in a lint message, in explain and in the indicators table."""
+    examples = str(REPO / "corpus")
+    rule = str(REPO / "corpus" / "sigma" / "process_creation" / "proc_creation_win_cmd_any_execution.yml")
+    _, out, _ = run_cli(capsys, examples, "--format", "json", "--no-progress")
+    [lint_reach] = {int(m) for f in json.loads(out)["findings"] if f["path"] == rule
+                    for m in re.findall(r"(\d+) rules use process\.name eq 'cmd\.exe'", f["message"])}
+    _, out, _ = run_cli(capsys, "explain", rule, examples, "--format", "json", "--no-progress")
+    [doc] = json.loads(out)["rules"]
+    [explain_reach] = [p["reach"] for p in doc["breakdown"]["predicates"] if p["value"] == "cmd.exe"]
+    _, out, _ = run_cli(capsys, "indicators", examples, "--format", "json", "--field", "process.name",
+                        "--no-progress")
+    [table_reach] = [r["reach"] for r in json.loads(out)["indicators"] if r["value"] == "cmd.exe" and r["op"] == "eq"]
+    assert lint_reach == explain_reach == table_reach > 200
