@@ -181,10 +181,17 @@ def test_undefined_selection_in_condition(tmp_path):
 
 
 def test_one_of_pattern_matching_nothing(tmp_path):
+    # Dropped as pySigma's backends drop it: the rest of the condition decides, and the
+    # rule notes the pattern for unused-detection-item.
     text = HEAD + "    sel:\n        Image: 'a'\n    condition: sel or 1 of foo_*\n"
     path = write(tmp_path, "nomatch.yml", text)
+    (rule,) = load_file(path).rules
+    assert rule.extra["empty_selectors"] == [(line_no(text, "condition:"), "1 of foo_*")]
+    # Nothing else in the condition: the rule selects nothing and does not load.
+    text = HEAD + "    sel:\n        Image: 'a'\n    condition: 1 of foo_*\n"
+    path = write(tmp_path, "nomatch_alone.yml", text)
     f = one_parse_error(load_file(path), path)
-    assert "foo_*" in f.data["reason"]
+    assert "'1 of foo_*' matches no detection" in f.data["reason"]
     assert f.line == line_no(text, "condition:")
 
 
