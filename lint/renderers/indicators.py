@@ -11,6 +11,8 @@ from rich.text import Text
 from ..model.index import VENDORS, CorpusIndex
 from .text import console_for, inert
 
+ALIASES = 3  # other spellings shown per row in the text table
+
 
 def indicator_rows(index: CorpusIndex, fields: list[str] | None = None, min_reach: int = 1,
                    limit: int | None = None) -> list[dict[str, Any]]:
@@ -45,12 +47,20 @@ def render_indicators(index: CorpusIndex, out: TextIO, fmt: str, **kw: Any) -> N
         out.write(json.dumps({"indicators": rows, "rules": len(index)}, ensure_ascii=False))
         out.write("\n")
         return
-    t = Table(title=f"Corpus reach over {len(index)} rules", header_style="bold")
-    for col in ("field", "op", "value", "reach", *VENDORS, "excluded", "aliases"):
-        t.add_column(col, justify="right" if col in ("reach", "excluded", *VENDORS) else "left",
-                     overflow="fold")
+    t = Table(title=f"Corpus reach over {len(index):,} rules", header_style="bold",
+              caption="s/e/sp: Sigma/Elastic/Splunk rules; excl: rules excluding it; JSON: every spelling")
+    # Narrow columns (`--format json` has everything): the table fits a terminal, and 100
+    # columns off one. Long values wrap inside their cell.
+    for col, width in (("field", 28), ("op", 11), ("value", 30), ("reach", None), ("s/e/sp", None),
+                       ("excl", None), ("also written as", 34)):
+        t.add_column(col, justify="right" if width is None else "left", overflow="fold", max_width=width)
     for r in rows:
         # Text cells, not markup: fields and values come from rule files.
+        others = [inert(a) for a in r["aliases"] if a != r["field"]]
+        aliases = "\n".join(others[:ALIASES]) + (f"\n+{len(others) - ALIASES} more" if len(others) > ALIASES else "")
         t.add_row(Text(inert(r["field"])), r["op"], Text(inert(r["value"])), str(r["reach"]),
-                  *(str(r["vendors"][v]) for v in VENDORS), str(r["excluded"]), Text(inert(", ".join(r["aliases"]))))
-    console_for(out).print(t)
+                  "/".join(str(r["vendors"][v]) for v in VENDORS), str(r["excluded"]), Text(aliases))
+    con = console_for(out)
+    if not con.is_terminal:
+        con.width = 100
+    con.print(t)
