@@ -198,7 +198,11 @@ def _filter(path: str, index: int, data: dict, node: yaml.Node) -> NormalizedRul
         trees.append(builder.convert(cond.parse(postprocess=False), line_of(fnode)))
     # pySigma ANDs the filter's condition onto each rule it names; its own NOTs
     # (`condition: not selection`) make the exclusions.
+    trees = [t for t in trees if t is not None]  # a '1 of x*' matching nothing is dropped
     out.tree = simplify(Or(trees) if len(trees) > 1 else (trees[0] if trees else None))
+    if out.tree is None and builder.empty:
+        raise InputError(f"'{builder.empty[0]}' matches no detection, and nothing else in the filter's "
+                         f"condition selects anything", line_of(fnode))
     out.predicates = builder.predicates
     return out
 
