@@ -138,5 +138,5 @@ def test_lint_explain_and_indicators_give_one_reach(capsys):
 
 def test_indicators_table_fits_100_columns(capsys):
     code, out, _ = run_cli(capsys, "indicators", str(REPO / "corpus"), "--limit", "40", "--no-progress")
-    assert code == 0 and "cmd.exe" in out and "Processes.process_name" in out
+    assert code == 0 and "cmd.exe" in out and "Image" in out
     assert max(len(l) for l in out.splitlines()) <= 100, max(out.splitlines(), key=len)
