@@ -136,6 +136,15 @@ class TechniqueReport:
     rule_list: list[RuleEntry]
     corpus_rules: int
 
+    def attack_release(self) -> str:
+        """The ATT&CK release the page reads, and whether it knows the technique (an id of a
+        later release is named by its rules only, or not at all)."""
+        data = attack()
+        if data.technique(self.technique) is None:
+            return (f"Enterprise v{data.version} (bundled with rulelint), which does not hold {self.technique}: "
+                    f"it may come from a later release")
+        return f"Enterprise v{data.version} (bundled with rulelint)"
+
     def other_tactics(self) -> list[str]:
         """The tactics its rules tag beyond ATT&CK's, each once (`command_and_control` and
         `command-and-control` are one tactic)."""
@@ -258,10 +267,10 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
                 continue
             native = p.native_field or p.field
             row = canonical_field(r.vendor, native, category) if p.native_field else p.field
-            field_rules[row].add(r.key)
-            field_names[row][native] += 1
             if row in ROUTING:
                 continue
+            field_rules[row].add(r.key)
+            field_names[row][native] += 1
             for k, nk in zip(p.keys(), p.native_keys()):
                 field_ops[row][nk.op].add(r.key)
                 # Keyed as the match compares (case folded where the field ignores case), shown as most write it.

@@ -133,7 +133,8 @@ def render(report: TechniqueReport) -> str:
         meta.append(f'<span class="muted">its rules also tag: {esc(", ".join(tactic_label(t) for t in more))}</span>')
     h.append(f'<p class="meta">{"".join(meta)}</p>')
     counts = ", ".join(f"{VENDOR_LABEL[v]} {report.rules.get(v, 0)}" for v in VENDORS)
-    h.append(f'<p class="meta">{total} rules ({counts}) in a corpus of {report.corpus_rules:,}.</p>')
+    h.append(f'<p class="meta">{total} rules ({counts}) in a corpus of {report.corpus_rules:,}. '
+             f'ATT&amp;CK {esc(report.attack_release())}.</p>')
 
     h.append("<h2>Events covered</h2>")
     h.append(f"<p>{len(report.events)} normalized event categories are read by rules tagged with this technique.</p>")

@@ -48,7 +48,8 @@ def render(report: TechniqueReport) -> str:
         also = f" (its rules also tag {', '.join(md_text(tactic_label(t)) for t in more)})" if more else ""
         out += [f"**Tactic:** {', '.join(md_text(tactic_label(t)) for t in report.tactics)}{also}", ""]
     counts = " · ".join(f"{VENDOR_LABEL[v]} {report.rules.get(v, 0)}" for v in VENDORS)
-    out += [f"**Rules:** {total} ({counts}), in a corpus of {report.corpus_rules:,} rules.", ""]
+    out += [f"**Rules:** {total} ({counts}), in a corpus of {report.corpus_rules:,} rules.", "",
+            f"**ATT&CK release:** {report.attack_release()}", ""]
 
     out += ["## Events covered", "",
             f"{len(report.events)} normalized event categories are read by rules tagged with this technique.", "",
