@@ -66,11 +66,6 @@ class Check:
     def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterable[Finding]:
         return ()
 
-    def admits(self, finding: Finding, ctx: Analysis) -> bool:
-        """Whether a finding the loaders emitted for this load check is reported (its
-        options may drop some: RL4xx `exclude`)."""
-        return True
-
     def prepare(self, judged: list[NormalizedRule], ctx: Analysis) -> None:
         """Run-wide work shared by every rule's `run` (an overlap index of the corpus)."""
 

@@ -1,19 +1,21 @@
 """What the RL4xx checks share: each reports the issues of a few of pySigma's own rule
-validators, which the Sigma loader runs while a rule loads (lint/loaders/sigma_validation.py);
-the check documents them, and its `exclude` option drops the validators a team does not want."""
+validators, which the Sigma loader runs while a rule loads and notes in the rule
+(lint/loaders/sigma_validation.py); the check documents them, and its `exclude` option
+drops the validators a team does not want."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 from ..analysis.run_state import Analysis
 from ..findings import Finding
-from ..loaders.sigma_validation import GROUPS
+from ..loaders.sigma_validation import GROUPS, NOTES
+from ..model.rule import NormalizedRule
 from .base import Check, Option
 
 
 class PySigmaCheck(Check, register=False):
-    scope = "load"
+    scope = "rule"
     validators: ClassVar[tuple[str, ...]] = ()
     excluded: ClassVar[tuple[str, ...]] = ()  # validators off unless a team's `exclude` leaves them out
 
@@ -27,9 +29,12 @@ class PySigmaCheck(Check, register=False):
                 + ", ".join(f"`{v}`" for v in cls.validators) + ")"),)
         super().__init_subclass__(**kwargs)
 
-    def admits(self, finding: Finding, ctx: Analysis) -> bool:
+    def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
+        notes = rule.extra.get(NOTES)
+        if not notes:
+            return
         exclude = ctx.option(self, "exclude")
-        if isinstance(exclude, str):
-            exclude = [exclude]
-        return finding.data.get("validator") not in set(exclude or ())
-
+        skip = {exclude} if isinstance(exclude, str) else set(exclude or ())
+        for code, validator, issue, severity, line, message in notes:
+            if code == self.code and validator not in skip:
+                yield self.finding(rule, message, line, severity=severity, validator=validator, issue=issue)

@@ -8,7 +8,6 @@ import sys
 
 from ..engine import load_corpus
 from ..findings import exit_code
-from ..loaders.sigma_validation import is_validation
 from ..run_cache import open_cache
 from ..settings import Settings
 from .main import _cache_dir, _common, _missing, _output, _warn, _with_progress
@@ -81,9 +80,8 @@ def cmd_replay(argv: list[str]) -> int:
         return loaded, replay(loaded.rules, files, args.jobs, tick, lab_metadata=not args.no_lab_metadata)
 
     loaded, result = _with_progress(not args.no_progress and args.format != "json", work)
-    failed = [f for f in loaded.findings if not is_validation(f)]  # pySigma validators' issues load fine
-    if failed:
-        _warn([f"{len(failed)} rule files could not be loaded (run `rulelint` on them to see why)"])
+    if loaded.findings:
+        _warn([f"{len(loaded.findings)} rule files could not be loaded (run `rulelint` on them to see why)"])
     with _output(args.output) as out:
         render = RENDERERS[args.format]
         if args.top is not None and args.format != "json":
@@ -139,7 +137,7 @@ def cmd_test(argv: list[str]) -> int:
               "tests": outcome.tests, "passed": outcome.passed, "failed": outcome.tests - outcome.passed,
               "sample_events": outcome.events}
     result = RunResult(corpus=loaded.rules, targets=[], findings=sorted(outcome.findings, key=lambda f: f.sort_key()),
-                       index=None, common=None, noise={}, files=files, corpus_errors=sum(not is_validation(f) for f in loaded.findings),
+                       index=None, common=None, noise={}, files=files, corpus_errors=len(loaded.findings),
                        seconds=time.perf_counter() - start, counts=counts)
     if args.format == "text":
         from ..renderers.text import inert

@@ -94,7 +94,7 @@ def load_sigma(path: str, docs: list[YamlDoc]) -> LoadResult:
             elif action is not None:
                 raise InputError(f"unknown Sigma collection action {action!r}", _key_line(doc.node, "action"))
             elif "correlation" in data:
-                result.rules.append(_correlation(path, index, data, doc.node, result.findings))
+                result.rules.append(_correlation(path, index, data, doc.node))
                 continue
             elif "filter" in data:
                 result.rules.append(_filter(path, index, data, doc.node))
@@ -102,7 +102,7 @@ def load_sigma(path: str, docs: list[YamlDoc]) -> LoadResult:
             else:
                 prev_data = deep_dict_update(_copy(data), global_data) if global_data else data
                 prev_nodes = [doc.node] + global_nodes
-            result.rules.append(_rule(path, index, _copy(prev_data), prev_nodes, doc.node, result.findings))
+            result.rules.append(_rule(path, index, _copy(prev_data), prev_nodes, doc.node))
         except InputError as e:
             result.findings.append(parse_error(path, e.line or line_of(doc.node), e.reason, e.column if e.line else None))
         except sigma_exc.SigmaError as e:
@@ -127,8 +127,7 @@ def _copy(d: dict) -> dict:
 
 # -- rules -------------------------------------------------------------------
 
-def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node], own: yaml.Node,
-          issues: list | None = None) -> NormalizedRule:
+def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node], own: yaml.Node) -> NormalizedRule:
     det_nodes = _detection_nodes(nodes)
     _check_bounds(data.get("detection"), det_nodes)
     rule = SigmaRule.from_dict(data, collect_errors=True)
@@ -161,20 +160,18 @@ def _rule(path: str, index: int, data: dict, nodes: list[yaml.Node], own: yaml.N
     out.logic_line = cond_line
     out.extra.update(sigma_hygiene.rule_notes(rule, set(builder._cache), builder.empty, builder.wildcard_notes,
                                               builder.modifier_notes, nodes, cond_line))
-    if issues is not None:  # pySigma's own validators (RL4xx), cached with the load
-        issues.extend(validate_rule(path, rule, out.key, out.line, nodes, det_nodes))
+    validate_rule(path, rule, out, nodes, det_nodes)  # pySigma's own validators (RL4xx), cached with the load
     return out
 
 
-def _correlation(path: str, index: int, data: dict, node: yaml.Node, issues: list | None = None) -> NormalizedRule:
+def _correlation(path: str, index: int, data: dict, node: yaml.Node) -> NormalizedRule:
     rule = SigmaCorrelationRule.from_dict(data, collect_errors=True)
     if rule.errors:
         raise rule.errors[0]
     out = _base(path, index, rule, node, "correlation")
     out.references = [r.reference for r in (rule.rules or [])]
     out.extra["correlation_type"] = str(rule.type.name).lower() if rule.type else ""
-    if issues is not None:
-        issues.extend(validate_rule(path, rule, out.key, out.line, [node]))
+    validate_rule(path, rule, out, [node])
     return out
 
 

@@ -1,9 +1,11 @@
 """pySigma's own rule validators, run on each Sigma rule while it loads.
 
 The Sigma loader calls `validate` once per rule it built, so the issues are cached with
-the file's load result and a warm run pays nothing for them. Each issue becomes a
-load-scope finding of one of the RL4xx checks (`GROUPS`), named after the pySigma
-validator that raised it, pointing at the YAML line of the offending key or value.
+the file's load result and a warm run pays nothing for them. Each issue is noted in the
+rule's `extra["pysigma_issues"]` as a plain tuple (code, validator, issue class, severity,
+line, message), only when there is one; the RL4xx checks (`GROUPS`) report them, each
+named after the pySigma validator that raised it and pointing at the YAML line of the
+offending key, tag or value.
 
 Validators that another rulelint check already covers, that judge the whole corpus
 (uniqueness of ids, titles, file names), or that would fetch data from the network are
@@ -19,7 +21,6 @@ from typing import Any
 
 import yaml
 
-from ..findings import Finding
 from .yamlnodes import line_of, mapping_get
 
 # code -> (name, severity, pySigma validator identifiers run for it)
@@ -35,7 +36,6 @@ GROUPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "RL404": ("sigma-logsource", "warning", ("fieldname_logsource", "specific_instead_of_generic_logsource")),
     "RL405": ("sigma-modifier-combination", "warning", ("invalid_modifier_combinations",)),
 }
-CODES = frozenset(GROUPS)
 GROUP_OF = {ident: code for code, (_n, _s, idents) in GROUPS.items() for ident in idents}
 
 # Validators another rulelint check covers: identifier -> (code, why).
@@ -74,11 +74,6 @@ _OTHER_ATTACK_ID = re.compile(r"^(g|s|c|ds|m)\d{4}$", re.I)
 _validators: list[tuple[str, Any]] | None = None
 
 
-def is_validation(f: Finding) -> bool:
-    """A finding of a pySigma validator (the rule loaded; it is not a load failure)."""
-    return f.code in CODES
-
-
 def _make_validators() -> dict[str, Any]:
     """One instance of every validator we run, per process (none of them keeps state
     across rules: the corpus-wide ones are not run)."""
@@ -107,19 +102,24 @@ def _make_validators() -> dict[str, Any]:
     return out
 
 
-def validate(path: str, rule: Any, key: str, rule_line: int | None, nodes: list[yaml.Node],
-             det_nodes: dict[str, Any] | None = None) -> list[Finding]:
-    """The findings of pySigma's validators on one loaded rule (a SigmaRule or a
-    SigmaCorrelationRule). `nodes` are the YAML documents merged into it, in merge order;
-    `det_nodes` the loader's detection sections. A validator that fails is skipped."""
+NOTES = "pysigma_issues"
+
+
+def validate(path: str, rule: Any, out: Any, nodes: list[yaml.Node], det_nodes: dict[str, Any] | None = None) -> None:
+    """Note in `out.extra` (the NormalizedRule built from `rule`, a SigmaRule or a
+    SigmaCorrelationRule) what pySigma's validators find in it. `nodes` are the YAML
+    documents merged into the rule, in merge order; `det_nodes` the loader's detection
+    sections. A validator that fails is skipped; nothing here can fail the load."""
     try:
-        return _validate(path, rule, key, rule_line, nodes, det_nodes)
-    except Exception:  # a validator problem must never cost the rule its load
-        return []
+        notes = _validate(path, rule, out.line, nodes, det_nodes)
+    except Exception:
+        return
+    if notes:
+        out.extra[NOTES] = notes
 
 
-def _validate(path: str, rule: Any, key: str, rule_line: int | None, nodes: list[yaml.Node],
-              det_nodes: dict[str, Any] | None) -> list[Finding]:
+def _validate(path: str, rule: Any, rule_line: int | None, nodes: list[yaml.Node],
+              det_nodes: dict[str, Any] | None) -> tuple[tuple, ...]:
     global _validators
     if _validators is None:
         _validators = list(_make_validators().items())
@@ -137,31 +137,25 @@ def _validate(path: str, rule: Any, key: str, rule_line: int | None, nodes: list
             continue
         issues.extend((ident, i) for i in found if type(i).__name__ not in COVERED_ISSUES)
     if not issues:
-        return []
+        return ()
     try:
         where = _Where(rule, rule_line, nodes, det_nodes or {})
     except Exception:  # lines are a nicety: never let them cost the rule its load
         where = _Where(None, rule_line, [], {})
-    out: list[Finding] = []
-    seen: set[tuple[str, int | None, str]] = set()
+    out: list[tuple] = []
     for ident, issue in issues:
         code = GROUP_OF[ident]
-        name, severity, _ = GROUPS[code]
+        severity = GROUPS[code][1]
         try:
             line, text = _describe(ident, issue, rule, where)
         except Exception:
             line, text = rule_line, str(getattr(issue, "description", ident)).rstrip(".")
-        if (ident, line, text) in seen:
-            continue
-        seen.add((ident, line, text))
         low = getattr(getattr(issue, "severity", None), "name", "") == "LOW"
-        out.append(Finding(
-            code=code, name=name, severity=_SEVERITY_LOW if low else severity,
-            message=f"{text} (pySigma validator {ident}).", path=path, line=line or rule_line,
-            rule_id=str(rule.id) if getattr(rule, "id", None) else "", rule_key=key,
-            data={"validator": ident, "issue": type(issue).__name__},
-        ))
-    return out
+        note = (code, ident, type(issue).__name__, _SEVERITY_LOW if low else severity, line or rule_line,
+                f"{text} (pySigma validator {ident}).")
+        if note not in out:
+            out.append(note)
+    return tuple(out)
 
 
 class _Where:

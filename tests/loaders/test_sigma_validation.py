@@ -1,6 +1,6 @@
 """pySigma's own validators, run by the Sigma loader (lint/loaders/sigma_validation.py):
 the mapping is complete and documented, nothing is downloaded, a failing validator costs
-the rule nothing, and the issues are findings of the load, not load failures."""
+the rule nothing, and the issues are noted in the rule, not reported as load failures."""
 
 from __future__ import annotations
 
@@ -75,18 +75,29 @@ def test_covering_checks_exist_and_groups_are_registered():
         assert code in BY_CODE, f"{code} is said to cover a pySigma validator but is no check"
     for code, (name, severity, idents) in sv.GROUPS.items():
         check = BY_CODE[code]
-        assert (check.name, check.severity, check.scope) == (name, severity, "load")
+        assert (check.name, check.severity) == (name, severity)
         for ident in idents:
             assert ident in check.what_it_does, f"{code} does not document {ident}"
 
 
-def test_findings_point_at_the_tags_and_name_the_validator():
-    found = load_sigma_text("proc_creation_win_certutil_decode.yml", RULE).findings
-    got = sorted((f.code, f.line, f.data["validator"]) for f in found)
-    assert got == [("RL401", 1, "identifier_existence"), ("RL403", 4, "attacktag"),
-                   ("RL403", 6, "duplicate_tag")]
-    for f in found:
-        assert f.message.endswith(f"(pySigma validator {f.data['validator']}).")
+def _notes(text: str, path: str = "proc_creation_win_certutil_decode.yml") -> list[tuple]:
+    result = load_sigma_text(path, text)
+    assert result.findings == [] and len(result.rules) == 1  # the rule loads
+    return list(result.rules[0].extra.get(sv.NOTES, ()))
+
+
+def test_notes_point_at_the_tags_and_name_the_validator():
+    notes = _notes(RULE)
+    got = sorted((code, line, ident) for code, ident, _i, _s, line, _m in notes)
+    assert got == [("RL401", 1, "identifier_existence"), ("RL403", 4, "attacktag"), ("RL403", 6, "duplicate_tag")]
+    for _code, ident, _issue, _sev, _line, message in notes:
+        assert message.endswith(f"(pySigma validator {ident}).")
+
+
+def test_a_clean_rule_notes_nothing():
+    clean = RULE.replace("title:", "id: 0b6c1d7e-0a57-4a44-9d0e-3c1f1a9b4098\ntitle:").replace(
+        "    - attack.defense_evasion\n", "    - attack.defense-evasion\n").replace("    - attack.t1140\n", "", 1)
+    assert sv.NOTES not in load_sigma_text("proc_creation_win_certutil_decode.yml", clean).rules[0].extra
 
 
 def test_no_download_the_attack_validator_reads_the_bundled_data(monkeypatch):
@@ -99,8 +110,7 @@ def test_no_download_the_attack_validator_reads_the_bundled_data(monkeypatch):
     monkeypatch.setattr(mitre_d3fend, "_load_mitre_d3fend_data", refuse)
     monkeypatch.setattr(sv, "_validators", None)  # built afresh under the patch
     text = RULE.replace("    - attack.t1140\n    - attack.t1140\n", "    - attack.t1140\n    - d3fend.d3-pa\n")
-    found = load_sigma_text("proc_creation_win_certutil_decode.yml", text).findings
-    assert [f.data["validator"] for f in found if f.code == "RL403"] == ["attacktag"]
+    assert [ident for code, ident, *_ in _notes(text) if code == "RL403"] == ["attacktag"]
 
 
 def test_a_failing_validator_costs_the_rule_nothing(monkeypatch):
@@ -112,9 +122,7 @@ def test_a_failing_validator_costs_the_rule_nothing(monkeypatch):
 
     monkeypatch.setattr(sv, "_validators", [("identifier_existence", Broken()),
                                             ("duplicate_tag", real["duplicate_tag"])])
-    result = load_sigma_text("proc_creation_win_certutil_decode.yml", RULE)
-    assert len(result.rules) == 1
-    assert [f.data["validator"] for f in result.findings] == ["duplicate_tag"]
+    assert [ident for _c, ident, *_ in _notes(RULE)] == ["duplicate_tag"]
 
 
 def test_filename_length_is_off_until_asked(tmp_path):
@@ -129,7 +137,7 @@ def test_filename_length_is_off_until_asked(tmp_path):
     assert f.data["validator"] == "filename_length" and "`c.yml` is 5 characters" in f.message
 
 
-def test_validator_findings_are_not_load_failures(tmp_path):
+def test_issues_are_not_load_failures(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "proc_creation_win_certutil_decode.yml").write_text(RULE, encoding="utf-8")
@@ -137,6 +145,7 @@ def test_validator_findings_are_not_load_failures(tmp_path):
     target.write_text(RULE.replace("title: Certutil", "title: Copied certutil"), encoding="utf-8")
     result = run([str(corpus)], [str(target)], Settings(jobs=1, select=["RL4"]))
     assert {f.data["validator"] for f in result.findings} == {"identifier_existence", "attacktag", "duplicate_tag"}
+    assert all(f.path == str(target) for f in result.findings)
     assert result.corpus_errors == 0 and len(result.targets) == 1
 
 
