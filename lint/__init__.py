@@ -1,3 +1,3 @@
 """rulelint: a corpus-aware linter for Sigma, Elastic and Splunk detection rules."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
