@@ -338,8 +338,8 @@ def _describe(ident: str, issue: Any, rule: Any, where: _Where) -> tuple[int | N
             text = (f"`{key}` uses `base64offset` without `contains`: the encoded forms are cut from a longer "
                     f"string, so they only match inside one")
         elif kind == "WindowsDashCombinedWithAllModifierIssue":
-            text = (f"`{key}` combines `windash` with `all`: the dash variants of one value are ANDed, so "
-                    f"the item can never match")
+            text = (f"`{key}` combines `windash` with `all`: the dash variants of each value are ANDed, so "
+                    f"the item matches only a command line that holds every variant at once")
         else:
             mods = ", ".join(sorted(m.__name__.replace("Sigma", "").replace("Modifier", "").lower()
                                     for m in issue.modifiers))
