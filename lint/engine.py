@@ -243,7 +243,7 @@ def run(
         target_load = gather(load_files(target_files, settings.jobs, cache), cache, stamps, keep)
         judged, load_findings = target_load.rules, target_load.findings
         target_paths = {os.path.abspath(p) for p in target_files}
-        replace_in_index(index, judged, target_paths)
+        copies = replace_in_index(index, judged, target_paths)
         nfiles = len(target_paths)
         if from_snapshot:
             # The stored index may hold an older version of targets inside the corpus: a
@@ -254,6 +254,7 @@ def run(
                 n for p, n in now.items() if p in in_corpus)
     else:
         judged, load_findings = corpus_rules, corpus_load.findings
+        copies = {}
         corpus_errors, nfiles = 0, len(corpus_files)
     common = settings.commonness(index)
     counts = {
@@ -261,7 +262,7 @@ def run(
         "by_vendor": dict(Counter(r.vendor for r in judged)), "common_threshold": common.threshold,
         "reference": ref_label, "upstream": base.upstream,
     }
-    ctx = Analysis(index=index, common=common, options=settings.options)
+    ctx = Analysis(index=index, common=common, options=settings.options, copies=copies)
     enabled = settings.enabled()
     findings: list[Finding] = [f for f in load_findings if any(c.name == f.name for c in enabled)]
     checks = [c for c in enabled if c.runs]
@@ -319,18 +320,25 @@ def _silence(findings: list[Finding], paths: list[str], settings: Settings, enab
     return sorted(out, key=Finding.sort_key)
 
 
-def replace_in_index(index: CorpusIndex, judged: list[NormalizedRule], paths: set[str]) -> None:
-    """Put judged rules in the index in place of the corpus rules they edit: from the same
-    file (`paths` absolute), or the same file elsewhere (an edited copy: the same id and
-    the same file name), so a rule is never its own peer. A rule with the id of a corpus
-    rule in a file of another name is a copy, not an edit: both stay (duplicate-id)."""
-    edits = {(r.id, os.path.basename(r.path)) for r in judged if r.id}
-    for key in [k for k, r in index.rules.items()
-                if os.path.abspath(r.path) in paths or (r.id and (r.id, os.path.basename(r.path)) in edits)]:
+def replace_in_index(index: CorpusIndex, judged: list[NormalizedRule], paths: set[str]) -> dict[str, list]:
+    """Put judged rules in the index in place of the corpus rules they edit (same id, or
+    from the same file, `paths` absolute): a rule is never its own peer. Returns, per
+    judged rule's key, the rules it displaced from files of the user's corpus with another
+    name: a copy whose id was not changed (duplicate-id reports them). A file of the same
+    name elsewhere is an edited version of the rule, not a copy."""
+    by_id = {r.id: r for r in judged if r.id}
+    displaced: dict[int, list] = {}
+    for key in [k for k, r in index.rules.items() if r.id in by_id or os.path.abspath(r.path) in paths]:
+        old = index.rules[key]
+        target = by_id.get(old.id) if old.id else None
+        if (target is not None and old.has_logic and os.path.abspath(old.path) not in paths
+                and os.path.basename(old.path) != os.path.basename(target.path)):
+            displaced.setdefault(id(target), []).append(old)
         index.remove(key)
     for r in judged:
         claim_key(r, index.rules)
         index.add(r)
+    return {r.key: displaced[id(r)] for r in judged if id(r) in displaced}
 
 
 __all__ = ["Settings", "RunResult", "run", "corpus_index", "indicator_index", "load_corpus", "replace_in_index"]

@@ -42,6 +42,9 @@ class Analysis:
     index: CorpusIndex
     common: Commonness
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Per target rule's key: corpus rules of other files with its id, which it replaced in
+    # the index (a copy whose id was not changed; duplicate-id reports them).
+    copies: dict[str, list] = field(default_factory=dict)
 
     # Run-wide results a check's `prepare` computes before rules are judged.
     overlap: Overlap | None = None

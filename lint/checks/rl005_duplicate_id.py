@@ -22,7 +22,10 @@ class DuplicateId(Check):
         "Compares every rule's id (Sigma `id`, Elastic `rule.rule_id`, Splunk `id`; without case or "
         "surrounding space) with the ids of every other rule of the corpus the run reads, and reports "
         "each rule whose id another rule also carries, naming the other file and the line of its id. "
-        "Both rules of a pair are reported and both stay in the corpus: neither replaces the other. "
+        "Over a whole corpus both rules of a pair are reported and both are judged. A `--target` (or "
+        "pre-commit) rule takes the place of the corpus rule with its id, so it is never its own peer; "
+        "when that rule lives in a file of another name, the target is a copy whose id was not changed "
+        "and is reported with the original's file and line. "
         "Rules of different vendors are compared only with `cross_vendor` (an Elastic rule ported from "
         "Sigma may keep the Sigma rule's UUID on purpose). Rules of the reference index do not count.")
     why_it_matters = (
@@ -67,7 +70,7 @@ class DuplicateId(Check):
     def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
         if not rule.id:
             return
-        others = [ctx.index.rules[k] for k in ctx.duplicates().same_id(rule)]
+        others = [ctx.index.rules[k] for k in ctx.duplicates().same_id(rule)] + ctx.copies.get(rule.key, [])
         if not ctx.option(self, "cross_vendor"):
             others = [o for o in others if o.vendor == rule.vendor]
         if not others:
