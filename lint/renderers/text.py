@@ -69,8 +69,7 @@ def location(path: str, line: int | None, column: int | None = None) -> str:
 
 
 def _column(f: "Finding") -> int | None:
-    col = f.data.get("column") if f.data else None
-    return col if isinstance(col, int) and col > 0 else None
+    return f.column if isinstance(f.column, int) and f.column > 0 else None
 
 
 def _lines(result: RunResult) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
