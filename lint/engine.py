@@ -147,7 +147,10 @@ def corpus_index(
 
 def _errors_by_file(load: LoadResult) -> dict[str, int]:
     out: dict[str, int] = {}
+    # Only parse errors: a file with a control character or no query logic still loads.
     for f in load.findings:
+        if f.name != "parse-error":
+            continue
         p = os.path.abspath(f.path)
         out[p] = out.get(p, 0) + 1
     return out

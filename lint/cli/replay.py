@@ -80,8 +80,9 @@ def cmd_replay(argv: list[str]) -> int:
         return loaded, replay(loaded.rules, files, args.jobs, tick, lab_metadata=not args.no_lab_metadata)
 
     loaded, result = _with_progress(not args.no_progress and args.format != "json", work)
-    if loaded.findings:
-        _warn([f"{len(loaded.findings)} rule files could not be loaded (run `rulelint` on them to see why)"])
+    unloaded = {f.path for f in loaded.findings if f.name == "parse-error"}
+    if unloaded:
+        _warn([f"{len(unloaded)} rule files could not be loaded (run `rulelint` on them to see why)"])
     with _output(args.output) as out:
         render = RENDERERS[args.format]
         if args.top is not None and args.format != "json":
@@ -137,7 +138,7 @@ def cmd_test(argv: list[str]) -> int:
               "tests": outcome.tests, "passed": outcome.passed, "failed": outcome.tests - outcome.passed,
               "sample_events": outcome.events}
     result = RunResult(corpus=loaded.rules, targets=[], findings=sorted(outcome.findings, key=lambda f: f.sort_key()),
-                       index=None, common=None, noise={}, files=files, corpus_errors=len(loaded.findings),
+                       index=None, common=None, noise={}, files=files, corpus_errors=len({f.path for f in loaded.findings if f.name == "parse-error"}),
                        seconds=time.perf_counter() - start, counts=counts)
     if args.format == "text":
         from ..renderers.text import inert
