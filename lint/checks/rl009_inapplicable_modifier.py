@@ -23,8 +23,9 @@ class InapplicableModifier(Check):
         "together (`|startswith|endswith` puts a wildcard at both ends: it is `|contains`). What pySigma "
         "already refuses while loading is a `parse-error` (`|cidr` on a value that is no network, "
         "`|re` with an invalid expression, `|gt` on text); what its `invalid_modifier_combinations` "
-        "validator reports is `sigma-modifier-combination` (`|base64offset` or `|all` without "
-        "`|contains`, `|windash` with `|all`).")
+        "validator reports is `sigma-modifier-combination` (`|base64offset` without `|contains`, "
+        "`|windash` with `|all`), and `|all` without `|contains` on a field holding one value per "
+        "event is `contradictory-logic`.")
     why_it_matters = (
         "A modifier that does nothing tells the reader the rule covers more than it does: the author "
         "of `CommandLine|contains|windash: 'start/b'` believes `start -b` is caught too, and it is "
