@@ -273,9 +273,9 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
             field_names[row][native] += 1
             for k, nk in zip(p.keys(), p.native_keys()):
                 field_ops[row][nk.op].add(r.key)
-                # Keyed as the match compares (case folded where the field ignores case), shown as most write it.
-                field_values[row][k.value].add(r.key)
-                value_forms[row, k.value][nk.value] += 1
+                # Samples differing only in case are one (Windows names, SIDs), shown as most write it.
+                field_values[row][k.value.casefold()].add(r.key)
+                value_forms[row, k.value.casefold()][nk.value] += 1
                 ind_rules[k].add(r.key)
                 sources[k][source] += 1
                 ind_forms[k][nk] += 1
