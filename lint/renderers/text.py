@@ -96,7 +96,7 @@ def summary_line(result: RunResult) -> str:
                        for k in ("error", "warning", "info") if sev[k])
     found = f"{plural(s['findings'], 'finding')} ({counts})" if s["findings"] else "no findings"
     context = f"against {s['corpus_rules']:,} corpus rules" if s.get("corpus_rules") else "alone"
-    return (f"rulelint: {found} in {plural(s['rules'], 'rule')} of {plural(s['files'], 'file')}, "
+    return (f"rulelint: {found} in {plural(s['rules'], 'rule')} ({plural(s['files'], 'file')} read), "
             f"judged {context}, in {s['seconds']:.2f} s")
 
 
