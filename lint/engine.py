@@ -323,17 +323,18 @@ def _silence(findings: list[Finding], paths: list[str], settings: Settings, enab
     return sorted(out, key=Finding.sort_key)
 
 
-def replace_in_index(index: CorpusIndex, judged: list[NormalizedRule], paths: set[str]) -> dict[str, list]:
+def replace_in_index(index: CorpusIndex, judged: list[NormalizedRule], paths: set[str],
+                     by_id: bool = True) -> dict[str, list]:
     """Put judged rules in the index in place of the corpus rules they edit (same id, or
     from the same file, `paths` absolute): a rule is never its own peer. Returns, per
     judged rule's key, the rules it displaced from files of the user's corpus with another
     name: a copy whose id was not changed (duplicate-id reports them). A file of the same
     name elsewhere is an edited version of the rule, not a copy."""
-    by_id = {r.id: r for r in judged if r.id}
+    ids = {r.id: r for r in judged if r.id} if by_id else {}
     displaced: dict[int, list] = {}
-    for key in [k for k, r in index.rules.items() if r.id in by_id or os.path.abspath(r.path) in paths]:
+    for key in [k for k, r in index.rules.items() if r.id in ids or os.path.abspath(r.path) in paths]:
         old = index.rules[key]
-        target = by_id.get(old.id) if old.id else None
+        target = ids.get(old.id) if old.id else None
         if (target is not None and old.has_logic and os.path.abspath(old.path) not in paths
                 and os.path.basename(old.path) != os.path.basename(target.path)):
             displaced.setdefault(id(target), []).append(old)

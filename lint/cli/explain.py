@@ -66,7 +66,11 @@ def judged_rules(index: CorpusIndex, path: str) -> list[NormalizedRule]:
     loaded = load_paths([path], 1)
     if loaded.findings and not loaded.rules:
         raise ValueError(loaded.findings[0].message)
-    replace_in_index(index, loaded.rules, {os.path.abspath(path)})
+    # A file of the corpus replaces its own rules only (as in a whole-corpus lint run, where a
+    # copy with the same id stays beside it); a file from elsewhere replaces by id, as targets do.
+    here = os.path.abspath(path)
+    in_corpus = any(os.path.abspath(r.path) == here for r in index.rules.values())
+    replace_in_index(index, loaded.rules, {here}, by_id=not in_corpus)
     return loaded.rules
 
 

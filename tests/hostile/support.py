@@ -22,7 +22,7 @@ from . import conftest  # noqa: F401  registers the "hostile" profile, also when
 HOSTILE = settings.get_profile("hostile")
 
 # Findings a loader may give besides rules.
-LOADER_FINDINGS = {"parse-error", "no-query-logic"}
+LOADER_FINDINGS = {"parse-error", "no-query-logic", "control-character-in-value"}
 
 GOOD_SIGMA = (
     "title: Good neighbour\n"
