@@ -32,6 +32,9 @@ class QueryError(Exception):
         reason = self.reason
         if reason.startswith(f"{language}:"):
             reason = reason[len(language) + 1:].lstrip()
+        elif reason.startswith(f"{language} "):  # "EQL query nests too deeply": said once
+            reason = reason[len(language) + 1:]
+            reason = f"the {reason}" if reason.startswith("query ") else reason
         where = at(line, column)
         text = f"{language}: {reason} {where}".rstrip()
         return f"{text}; expected {self.expected}" if self.expected else text
