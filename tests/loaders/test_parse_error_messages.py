@@ -167,19 +167,3 @@ def test_column_reaches_json_and_sarif(tmp_path):
 def test_show_spells_out_control_characters():
     assert show("a\tb\x1b[31m\u202e") == "`a\\tbU+001B[31mU+202E`"
     assert show("x" * 50).endswith("…`")
-
-
-def test_macro_called_with_the_wrong_argument_count(tmp_path):
-    """Splunk refuses a search calling a macro with a count no definition takes."""
-    (tmp_path / "macros").mkdir()
-    (tmp_path / "macros/pair.yml").write_text("name: pair(2)\narguments:\n- f\n- v\ndefinition: $f$=$v$\n")
-    (tmp_path / "macros/flag.yml").write_text("name: flag\ndefinition: a=1\n")
-    f = _error(tmp_path, "detections/endpoint/r.yml", SPLUNK.format(search="index=x `pair(a)`"))
-    assert (f.line, f.column) == (4, 18)
-    assert "the macro `pair` is called with 1 argument at line 4 column 18; expected 2 arguments" in f.message
-    f = _error(tmp_path, "detections/endpoint/s.yml", SPLUNK.format(search="index=x `flag(1)`"))
-    assert "expected 0 arguments" in f.message
-    # A macro no folder defines stays an unknown macro, not an error; so does the tuning filter.
-    path = tmp_path / "detections/endpoint/t.yml"
-    path.write_text(SPLUNK.format(search="index=x a=1 `elsewhere(1)` | `t_filter`"))
-    assert load_file(str(path)).rules

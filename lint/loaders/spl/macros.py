@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..query import QueryError
-from ..words import join_or
 from .scan import _Scanner, split_args
 
 MAX_MACRO_DEPTH = 10
@@ -74,10 +73,6 @@ class _OffsetMap:
         return orig_start + (offset - exp_start) if literal else orig_start
 
 
-def _count(n: int) -> str:
-    return "no arguments" if n == 0 else "1 argument" if n == 1 else f"{n} arguments"
-
-
 class _Expander:
     """Expands the macro calls of one search; what it meets goes to `info` (see parse_spl)."""
 
@@ -123,16 +118,6 @@ class _Expander:
         pieces.append(text[last:])
         return "".join(pieces)
 
-    def _arities(self, name: str) -> list[int]:
-        """How many arguments the macros named `name` take (empty: no such macro)."""
-        out = set()
-        for key in (*self.macros, *BUILTIN_MACROS):
-            if key == name:
-                out.add(0)
-            elif key.startswith(f"{name}(") and key.endswith(")") and key[len(name) + 1:-1].isdigit():
-                out.add(int(key[len(name) + 1:-1]))
-        return sorted(out)
-
     def call(self, name: str, arg_text: str | None, level: int, offset: int) -> str:
         if level >= MAX_MACRO_DEPTH:
             raise QueryError(f"macros nest deeper than {MAX_MACRO_DEPTH} levels (at `{name}`)",
@@ -143,13 +128,6 @@ class _Expander:
             self.info["macros"].append(key)
         macro = self.macros.get(key) or BUILTIN_MACROS.get(key)
         if macro is None:
-            arities = self._arities(name)
-            if arities and not name.endswith("_filter"):
-                # Splunk refuses the search: no macro of that name takes this many arguments.
-                takes = join_or(str(n) for n in arities)
-                raise QueryError(f"the macro `{name}` is called with {_count(len(args))}", offset,
-                                 "macro argument count",
-                                 f"{takes} argument{'s' if arities != [1] else ''}, as its definition takes")
             if name.endswith("_filter"):
                 self.info["filter_macro"] = name  # the detection's tuning hook: empty by design
             elif key not in self.info["unknown_macros"]:
