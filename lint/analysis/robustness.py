@@ -59,13 +59,14 @@ class Observable:
     positive: bool = True
     evade: str = ""
     kind: str = ""  # the table's class (hash, image, command_line, ...), "routing", "unknown"
+    written: str = ""  # the test as the rule wrote it: `Image ends_with '\\x.exe'`
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "op": self.op, "value": self.value, "level": self.level,
-                "reason": self.reason, "positive": self.positive, "kind": self.kind}
+                "reason": self.reason, "positive": self.positive, "kind": self.kind, "written": self.written}
 
     def text(self) -> str:
-        return f"{self.field} {self.op} {self.value}"
+        return self.written or f"{self.field} {self.op} {self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +344,11 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
                 return 3, "the SMB operation a pre-existing file-sharing service performs (L3 inside boundary)", \
                     "move the file another way", kind
             return 1, "a file or pipe name on the share, chosen by the adversary (L1 ephemeral)", "pick another name", kind
+    elif cls == "access_rights" and f == "calltrace":
+        if "unknown" not in value.casefold():
+            return 3, ("a pre-existing library on the call stack of the access (dbghelp, comsvcs, ...): the "
+                       "implementation goes through it (L3 pre-existing tool)"), \
+                "call the API directly or through another library", kind
     elif cls == "cloud_parameter":
         if _looks_ephemeral(value):
             variant = "ephemeral"
@@ -500,7 +506,10 @@ def robustness_of(rule: NormalizedRule) -> Robustness:
                 best, best_j = s, j
         assert best is not None
         shown = _shown(p, best_j)
-        obs = Observable(p.field, p.op, shown, best[0], best[1], pol.get(i, True), best[2], best[3])
+        more = len(p.values) - 1
+        written = p.describe(best_j) if best_j < len(p.native_keys()) else f"{p.field} {p.op} {shown}"
+        written += f" (+{more} more)" if more > 0 else ""
+        obs = Observable(p.field, p.op, shown, best[0], best[1], pol.get(i, True), best[2], best[3], written)
         prev = seen.get(i)
         if prev is None or (obs.level or 0) > (prev.level or 0):
             seen[i] = obs
