@@ -228,7 +228,8 @@ def _looks_ephemeral(value: str) -> bool:
     if _adversary_tool(v) and (_FILE_EXT.search(v) or len(v) <= 20):
         return True
     for tok in re.split(r"[\s\"',;|&()=]+", v):
-        if tok and not tok.startswith(".") and _FILE_EXT.search(tok) and not _is_native_name(tok):
+        if tok and not tok.startswith(".") and _FILE_EXT.search(tok) and not _is_native_name(tok) \
+                and _basename(tok) not in table().native_dlls:
             return True
     return False
 
@@ -306,6 +307,8 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
             variant = "ephemeral"
         elif native or _mentions_native(value):
             variant = "native"
+    elif cls == "script" and f == KEYWORD_FIELD and ctx.cloud:
+        return score_value("requestParameters.x", op, value, ctx)  # free text of a service's audit record
     elif cls == "script":
         if _looks_ephemeral(value):
             variant = "ephemeral"
@@ -313,11 +316,15 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
             variant = None
         elif _CMDLET.search(value) or _DOTNET.search(value) or (f == KEYWORD_FIELD.casefold() and _mentions_native(value)):
             variant = "native"
+    elif cls == "file" and f in ("objectname", "path") and _in(value, t.raw["location_keys"]) \
+            and not _FILE_EXT.search(value):
+        return score_value("registry.path", op, value, ctx)  # a Security 4657/4663 registry object
     elif cls == "file":
         if _in(value, t.raw["location_paths"]):
             variant = "location"
-        elif _is_system_path(value) and not _looks_ephemeral(value):
-            variant = "system"
+        elif _is_system_path(value) and (not _looks_ephemeral(value) or (
+                op == "eq" and re.match(r"^(c:|%(windir|systemroot)%)\\windows\\", value, re.I))):
+            variant = "system"  # a fixed file of the installed system (by full path) is not a name the adversary picks
     elif cls == "registry_key":
         if _in(value, t.raw["technique_keys"]):
             variant = "technique"
@@ -331,6 +338,8 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
     elif cls == "pipe":
         if _basename(value).strip("\\*") in t.raw["native_pipes"]:
             variant = "native"
+    elif cls == "rpc" and f.startswith("zeek.smb_files") and ("/" in value or ":\\" in value):
+        return score_value("file.path", op, value, ctx)  # a host path under a field name shared with Zeek
     elif cls == "rpc":
         v = value.casefold().strip("\\*")
         if any(x in v for x in t.raw["technique_rpc"]):

@@ -32,15 +32,16 @@ _NETWORK_KINDS = {"address", "port", "domain", "url_out", "user_agent"}
 
 def _peer_keys(rule: NormalizedRule, ctx: Analysis) -> list[str]:
     """Rules reading the same kind of event and tagged with the same technique (or a sub-technique of it)."""
-    if not rule.techniques:
+    source = rule.logsource.key()
+    if not rule.techniques or source == "(any)":
         return []
-    bases = {t.split(".")[0].upper() for t in rule.techniques}
+    wanted = {t.upper() for t in rule.techniques}
     tagged: set[str] = set()
     for t, keys in ctx.index.by_technique.items():
-        if t.split(".")[0].upper() in bases:
+        if t.upper() in wanted:
             tagged |= keys
-    same = ctx.same_source(rule)
-    return sorted((tagged & same) - {rule.key})
+    return sorted(k for k in tagged - {rule.key}
+                  if k in ctx.index.rules and ctx.index.rules[k].logsource.key() == source)
 
 
 class EphemeralOnly(Check):
@@ -57,8 +58,9 @@ class EphemeralOnly(Check):
         "file name, a hash, a pipe, service or account name, an address, a domain, a URL, a user agent). "
         "Exclusions do not count: a rule whose selection reaches a higher level but whose filter is "
         "ephemeral is bypassable-exclusion's matter. It then names what to anchor on instead: the "
-        "observables that set the level of its peers, rules reading the same kind of event and tagged with the "
-        "same technique that reach level 3 or more, with the level and the peers that use them; without "
+        "observables that set the level of its peers, rules on the same log source about the same activity "
+        "(sharing an activity field and values, as missing-common-exclusion finds them) and tagged with the same "
+        "(sub-)technique, that reach level 3 or more, with the level and the peers that use them; without "
         "such peers, the kind of observable to look for. Rules whose logic the method cannot score "
         "(machine-learning jobs, alert promotions) are not reported.")
     why_it_matters = (
@@ -102,7 +104,7 @@ class EphemeralOnly(Check):
         rb = ctx.robustness(rule)
         if rb.level != 1:
             return
-        positive = [o for o in rb.observables if o.positive and o.level is not None]
+        positive = list({o.text(): o for o in rb.observables if o.positive and o.level is not None}.values())
         if not positive or any(o.level > 1 for o in positive):
             return
         shown = []
@@ -129,7 +131,7 @@ class EphemeralOnly(Check):
         """(observable as peers write it, its level, how many peers use it, one peer's title), strongest first."""
         need = ctx.option(self, "min_peer_level")
         found: dict[str, list] = defaultdict(lambda: [0, set(), ""])
-        for key in _peer_keys(rule, ctx):
+        for key in sorted(set(_peer_keys(rule, ctx)) & ctx.peer_keys(rule)):
             peer = ctx.index.rules.get(key)
             if peer is None or not getattr(peer, "has_logic", False) or peer.tree is None or peer.kind != "rule":
                 continue
