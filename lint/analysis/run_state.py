@@ -61,6 +61,8 @@ class Analysis:
     _umbrellas: dict[float, frozenset[str]] = field(default_factory=dict)
     _exclusion_options: ExclusionOptions | None = None
     _duplicates: Duplicates | None = None
+    # Per rule key: its Summiting the Pyramid robustness (RL104 and its peers).
+    _robustness: dict[str, Any] = field(default_factory=dict)
 
     def option(self, check: Configurable, name: str) -> Any:
         return self.options.get(check.name, {}).get(name, check.default(name))
@@ -70,6 +72,15 @@ class Analysis:
         if v is None:
             v = self.logic_views[rule.key] = LogicView(rule)
         return v
+
+    def robustness(self, rule: NormalizedRule) -> Any:
+        """The rule's `analysis.robustness.Robustness`, computed once per run."""
+        found = self._robustness.get(rule.key)
+        if found is None:
+            from .robustness import robustness_of
+
+            found = self._robustness[rule.key] = robustness_of(rule)
+        return found
 
     def same_source(self, rule: IndexedRule) -> set[str]:
         """Keys of the rules reading the rule's kind of event (`CorpusIndex.same_source`)."""

@@ -1,4 +1,4 @@
-"""`rulelint explain RULE [PATH...]`: how a rule's noise score was reached.
+"""`rulelint explain RULE [PATH...]`: how a rule's noise score and its robustness level were reached.
 
 RULE is a rule file, a rule id, or a substring of a title; PATH... is the corpus (default:
 the configuration's, as for linting). The rule is judged against the corpus exactly as a
@@ -15,6 +15,7 @@ import sys
 from typing import TextIO
 
 from ..analysis.noise import NoiseBreakdown, explain
+from ..analysis.robustness import Robustness, robustness_of
 from ..config import ConfigError, load_config
 from ..engine import corpus_index, replace_in_index
 from ..run_cache import corpus_print, open_cache
@@ -125,7 +126,7 @@ def cmd_explain(argv: list[str]) -> int:
         docs = []
         for r, b in results:
             doc = {"key": r.key, "id": r.id, "title": r.title, "vendor": r.vendor, "path": r.path,
-                   "noise_score": b.score, "breakdown": b.to_dict()}
+                   "noise_score": b.score, "breakdown": b.to_dict(), "robustness": robustness_of(r).to_dict()}
             m = measured.get(r.key)
             if m is not None:
                 doc["baseline"] = {"hits": m.hits, "scope_events": m.scope_events, "events": m.events,
@@ -139,6 +140,7 @@ def cmd_explain(argv: list[str]) -> int:
             render_text(r, b, sys.stdout)
             if baseline:
                 _render_measured(r, b.score, measured.get(r.key), sys.stdout)
+            render_robustness(robustness_of(r), sys.stdout)
     return 0
 
 
@@ -201,3 +203,34 @@ def render_text(rule: NormalizedRule, b: NoiseBreakdown, out: TextIO) -> None:
               "narrows by the square root of each other; exclusions divide by 1 + ln(1 + their weights)")
     tail = f" x {b.beyond_factor} ({escape(b.beyond_query)})" if b.beyond_query else ""
     con.print(f"total = {b.logic:.3g}{tail} = {b.estimate:.3g}: noise score [bold]{_num(b.score)}[/bold]")
+
+
+def render_robustness(rb: Robustness, out: TextIO) -> None:
+    """The Summiting the Pyramid reasoning beside the noise reasoning (docs/robustness.md)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..renderers.text import console_for, inert
+
+    con = console_for(out)
+    if rb.level is None:
+        con.print(f"robustness [bold]none[/bold]: {escape(rb.reason)}")
+        if rb.column:
+            con.print(f"  column {rb.column}: {escape(rb.column_reason)}")
+        return
+    con.print(f"robustness [bold]{rb.label}[/bold] (Summiting the Pyramid: level {rb.level} of 5, column "
+              f"{rb.column or 'undecided'})")
+    con.print(f"  column {rb.column or '-'}: {escape(rb.column_reason)}")
+    if rb.observables:
+        t = Table(header_style="bold")
+        for col, just in (("", "left"), ("observable", "left"), ("level", "right"), ("why", "left")):
+            t.add_column(col, justify=just)  # type: ignore[arg-type]
+        for o in rb.observables:
+            lv = "-" if o.level is None else str(o.level)
+            mark = "*" if o is rb.decider else ""
+            t.add_row(("+" if o.positive else "not") + mark, escape(inert(o.text())), lv, escape(o.reason))
+        con.print(t)
+    con.print("  combined: AND takes the lowest level, OR (and the values of one test) the highest; an "
+              "exclusion scores as its observables, operators flipped, AND-ed with the rest; routing is given")
+    con.print(f"  set by: {escape(inert(rb.reason))}")
+    con.print(f"  to evade: {escape(inert(rb.evade))}")

@@ -6,6 +6,7 @@ import json
 from typing import Any, Iterable, TextIO
 
 from ..analysis.noise import unscored_note
+from ..analysis.robustness import robustness_of
 from ..run_result import RunResult
 from ..model.rule import NormalizedRule
 from ..model.tree import to_dict
@@ -25,6 +26,7 @@ def rule_dict(rule: NormalizedRule, noise: float | None) -> dict[str, Any]:
         "logsource": rule.logsource.key(),
         "noise_score": noise,
         **({"noise_note": unscored_note(rule)} if noise is None else {}),
+        "robustness": robustness_of(rule).to_dict(),
         "predicates": [
             {"field": p.field, "op": p.op, "values": list(p.values), "line": p.line,
              "native_field": p.native_field, "positive": rule.polarity.get(i, True)}

@@ -1,0 +1,585 @@
+"""robustness: the Summiting the Pyramid (STP) level and column of a rule.
+
+How easily an adversary slips past a rule, after MITRE CTID's method
+(`docs/robustness.md`; the observable table is `lint/data/robustness_table.json`):
+
+* each predicate value is an *observable*, scored by the table from its canonical field,
+  operator and value: 1 ephemeral (names, hashes, addresses the adversary picks), 2 core
+  to an adversary-brought tool (its arguments, its PE header), 3 core to a pre-existing
+  tool (a native tool's arguments, signatures, logon types, keys in the environment),
+  4 core to some implementations (access rights, behaviour-only event ids, special keys
+  and attributes, API operations), 5 core to the technique (the method's few chokepoints);
+* the values of one predicate are alternatives: the highest counts (OR);
+* combination follows the method's `combiningobservables.rst`: AND takes the lowest
+  level (evading one part evades the whole), OR the highest (every branch must be
+  evaded), NOT A scores as A, and NOT flips the operators inside a filter (NOT (C AND D)
+  is NOT C OR NOT D); a filter is AND-ed with the selection, so a filter an adversary
+  can step into lowers the rule (the method's walkthrough: `(1 AND 1) AND 3 = 1`);
+* predicates that only route to the event (log source, event category, generic event
+  ids) are given: `R((A AND B) | A) = R(B)`; they decide the column, not the level;
+* the column comes from the event source (Sysmon/Security ids, log source category,
+  Elastic dataset, Splunk data model), per the method's column pages.
+
+Where the method does not decide (no logic, a machine-learning job, a promotion of other
+products' alerts, only fields the table does not know) the level is None and `reason`
+says why. The rule's own `level`, `status` or folder are never read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..model.predicate import KEYWORD_FIELD, Predicate
+from ..model.rule import NormalizedRule
+from ..model.tree import And, Leaf, Node, Not, Or
+
+_TABLE = Path(__file__).resolve().parent.parent / "data" / "robustness_table.json"
+_PREVALENCE = Path(__file__).resolve().parent.parent / "data" / "prevalence.json"
+
+COLUMNS = ("A", "U", "K", "H", "P")
+# Weakest first: a rule that may match through several sources sits in the weakest.
+_COLUMN_RANK = {"P": 0, "H": 1, "A": 0, "U": 1, "K": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Observable:
+    """One predicate of the rule as the method scores it."""
+
+    field: str  # canonical field
+    op: str
+    value: str  # as the rule wrote it (first value; `+N` when the predicate lists more)
+    level: int | None  # None: routing (the event source) or not in the table
+    reason: str
+    positive: bool = True
+    evade: str = ""
+    kind: str = ""  # the table's class (hash, image, command_line, ...), "routing", "unknown"
+    written: str = ""  # the test as the rule wrote it: `Image ends_with '\\x.exe'`
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "op": self.op, "value": self.value, "level": self.level,
+                "reason": self.reason, "positive": self.positive, "kind": self.kind, "written": self.written}
+
+    def text(self) -> str:
+        return self.written or f"{self.field} {self.op} {self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Robustness:
+    level: int | None
+    column: str | None
+    observables: list[Observable] = field(default_factory=list)
+    reason: str = ""  # why None, or which observable set the level
+    evade: str = ""  # what an adversary changes to evade the rule
+    column_reason: str = ""
+    decider: Observable | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "column": self.column,
+                "observables": [o.to_dict() for o in self.observables],
+                "reason": self.reason, "evade": self.evade}
+
+    @property
+    def label(self) -> str:
+        """`3K` as the method writes a score; `none` without a level."""
+        if self.level is None:
+            return "none"
+        return f"{self.level}{self.column or ''}"
+
+
+# -- the table ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Table:
+    raw: dict[str, Any]
+    exact: dict[str, str]  # field (casefolded) -> class
+    prefixes: tuple[tuple[str, str], ...]  # (field prefix casefolded, class)
+    routing: frozenset[str]
+    event_id_fields: frozenset[str]
+    native_names: frozenset[str]
+    native_dlls: frozenset[str]
+    adversary: tuple[str, ...]
+    setting: re.Pattern[str]
+
+
+@lru_cache(maxsize=1)
+def table() -> Table:
+    raw = json.loads(_TABLE.read_text(encoding="utf-8"))
+    exact: dict[str, str] = {}
+    prefixes: list[tuple[str, str]] = []
+    for name, entry in raw["classes"].items():
+        for f in entry["fields"]:
+            if "#" in f:
+                continue  # source-specific readings are decided in code (pipes, cloud providers)
+            if f.endswith(".*"):
+                prefixes.append((f[:-1].casefold(), name))
+            else:
+                exact.setdefault(f.casefold(), name)
+    native: set[str] = {n.casefold() for n in raw["native_names_extra"]}
+    dlls: set[str] = {n.casefold() for n in raw["native_dlls_extra"]}
+    try:
+        prev = json.loads(_PREVALENCE.read_text(encoding="utf-8"))["sources"]
+        native |= {k for k, v in prev["process_creation"]["process.name"].items() if v.get("native")}
+        dlls |= {k for k, v in prev["image_load"]["dll.name"].items() if v.get("native") or v.get("recordings")}
+    except (OSError, KeyError, ValueError):
+        pass
+    return Table(raw=raw, exact=exact, prefixes=tuple(sorted(prefixes, key=lambda p: -len(p[0]))),
+                 routing=frozenset(f.casefold() for f in raw["routing_fields"]),
+                 event_id_fields=frozenset(f.casefold() for f in raw["event_id_fields"]),
+                 native_names=frozenset(native), native_dlls=frozenset(dlls),
+                 adversary=tuple(t.casefold() for t in raw["adversary_tools"]),
+                 setting=re.compile(raw["setting_values"], re.I))
+
+
+def field_class(fld: str, source: str = "") -> str | None:
+    """The table's class of a canonical field (None: not in the table)."""
+    t = table()
+    f = fld.casefold()
+    if f == KEYWORD_FIELD:
+        return "script"
+    if source == "pipe_created" and f in ("file.name", "file.path", "pipename"):
+        return "pipe"
+    cls = t.exact.get(f)
+    if cls:
+        return cls
+    for prefix, name in t.prefixes:
+        if f.startswith(prefix):
+            return name
+    return None
+
+
+# -- value kinds ---------------------------------------------------------------------------
+
+_USER_DIRS = ("\\temp\\", "\\tmp\\", "\\appdata\\", "\\users\\public\\", "\\downloads\\", "\\desktop\\",
+              "\\perflogs\\", "\\programdata\\", "%temp%", "%appdata%", "%localappdata%", "%public%",
+              "/tmp/", "/var/tmp/", "/dev/shm", "/home/", "/users/shared", "\\$recycle.bin")
+_FILE_EXT = re.compile(r"\.(exe|dll|sys|ps1|psm1|psd1|bat|cmd|vbs|vbe|js|jse|hta|wsf|wsh|scr|cpl|ocx|lnk|zip|rar|7z|"
+                       r"iso|img|vhdx?|msi|msp|txt|log|dmp|tmp|dat|bin|py|sh|pl|rb|jar|xml|xsl|sct|inf|ini|"
+                       r"docm?|xlsm?|pptm?|rtf|pdf|one|html?|php|aspx?|jsp|elf|so|dylib|plist|app|pkg|dmg|kirbi|ccache)\b",
+                       re.I)
+_URL = re.compile(r"^[a-z]+://|^www\.|\.(com|net|org|io|ru|cn|xyz|top|info|biz|co|me|cc|tk|onion|site|online)(/|$|:)", re.I)
+_CMDLET = re.compile(r"\b(get|set|new|remove|add|invoke|start|stop|test|enable|disable|import|export|convertto|convertfrom|"
+                     r"out|write|read|copy|move|clear|register|unregister|install|uninstall|find|save|send|update|"
+                     r"resolve|compress|expand|mount|dismount|select|format|measure|wait|use|grant|revoke|restart|"
+                     r"suspend|resume|backup|restore|connect|disconnect|enter|exit|push|pop|join|split|show|hide|"
+                     r"lock|unlock|protect|unprotect|request|receive|approve|deny|debug|trace|watch|initialize|"
+                     r"reset|rename|sync|search|edit|limit|group|merge|skip|sort|tee|where|foreach)-[a-z]{3,}", re.I)
+_DOTNET = re.compile(r"\[(system\.|reflection\.|convert\]|io\.|net\.|runtime\.|text\.|security\.)|::|"
+                     r"\b(system\.(reflection|net|io|management|runtime|security)|add-type|new-object|iex\b|"
+                     r"frombase64string|virtualalloc|getprocaddress|getdelegateforfunctionpointer|amsiutils|"
+                     r"downloadstring|downloadfile|webclient|memorystream|deflatestream|gzipstream)", re.I)
+
+
+def _basename(value: str) -> str:
+    v = value.casefold().rstrip("\"' ")
+    for sep in ("\\", "/"):
+        v = v.rsplit(sep, 1)[-1]
+    return v
+
+
+def _is_native_name(value: str) -> bool:
+    t = table()
+    b = _basename(value)
+    if not b:
+        return False
+    return b in t.native_names or (b + ".exe") in t.native_names or b.removesuffix(".exe") in t.native_names
+
+
+def _mentions_native(value: str) -> bool:
+    """A native tool named inside a longer value (a command line)."""
+    t = table()
+    for tok in re.split(r"[\s\"',;|&()=]+", value.casefold()):
+        if tok and len(tok) > 2 and _is_native_name(tok) and tok not in ("open", "more", "at", "id", "env", "find", "sort"):
+            return True
+    return False
+
+
+def _adversary_tool(value: str) -> str | None:
+    v = value.casefold()
+    for tok in table().adversary:
+        if tok in v:
+            return tok
+    return None
+
+
+def _is_address(value: str) -> bool:
+    v = value.strip("*/ ")
+    try:
+        ipaddress.ip_network(v, strict=False)
+        return True
+    except ValueError:
+        return bool(re.fullmatch(r"\d{1,3}(\.\d{1,3}){1,3}\.?", v))
+
+
+def _looks_ephemeral(value: str) -> bool:
+    """A file name, user-writable path, address, URL or tool name the adversary picks."""
+    v = value.casefold().strip()
+    if not v:
+        return False
+    if _is_address(v) or _URL.search(v):
+        return True
+    if any(d in v for d in _USER_DIRS):
+        return True
+    if _adversary_tool(v) and (_FILE_EXT.search(v) or len(v) <= 20):
+        return True
+    for tok in re.split(r"[\s\"',;|&()=]+", v):
+        if tok and not tok.startswith(".") and _FILE_EXT.search(tok) and not _is_native_name(tok) \
+                and _basename(tok) not in table().native_dlls:
+            return True
+    return False
+
+
+def _in(value: str, needles: list[str]) -> bool:
+    v = value.casefold().replace("/", "/")
+    return any(n in v for n in needles)
+
+
+def _is_system_path(value: str) -> bool:
+    v = value.casefold()
+    if any(d in v for d in _USER_DIRS):
+        return False
+    return any(n in v for n in table().raw["system_paths"]) and not _FILE_EXT.fullmatch(v.lstrip("*\\/."))
+
+
+# -- scoring one predicate value ---------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    native: bool = False  # an AND-ed identity names a pre-existing tool (child process)
+    parent_native: bool = False  # ... or a pre-existing parent
+    source: str = ""  # log source category (or service)
+    column: str | None = None
+    webserver: bool = False
+    cloud: bool = False
+
+
+def _entry(cls: str, variant: str | None = None) -> tuple[int, str, str]:
+    e = table().raw["classes"][cls]
+    if variant and variant in e:
+        v = e[variant]
+        return v["level"], v["reason"], v.get("evade", e.get("evade", ""))
+    return e["level"], e["reason"], e.get("evade", "")
+
+
+def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tuple[int | None, str, str, str]:
+    """(level, reason, evade, kind) of one canonical (field, op, value)."""
+    t = table()
+    f = fld.casefold()
+    if f in t.event_id_fields:
+        return _event_id(value)
+    if f in t.routing or (f == "event.action" and not ctx.cloud) or (f == "category" and not ctx.cloud):
+        return None, "selects the event source (routing): given, not an observable of the behaviour", "", "routing"
+    cls = field_class(fld, ctx.source)
+    if cls is None:
+        return None, f"{fld} is not in the observable table: the method does not decide it", "", "unknown"
+    if op in ("exists", "is_null") or (op == "eq" and value in ("", "-", "null", "none")):
+        return None, "tests only presence or emptiness: no value to evade", "", "presence"
+    kind = cls
+    variant: str | None = None
+    if cls in ("url_out", "http_protocol") and ctx.webserver:
+        variant = "webserver"
+    elif cls == "image":
+        if _is_native_name(value):
+            level, reason, evade = 1, ("the image name of a native tool is still a file name: a renamed copy evades "
+                                       "it (L1 ephemeral)"), "copy the native binary under another name"
+            return level, reason, evade, kind
+    elif cls in ("parent_image", "target_image"):
+        if _is_native_name(value) and not _adversary_tool(value):
+            variant = "native"
+    elif cls in ("original_name",):
+        if _is_native_name(value):
+            variant = "native"
+    elif cls == "pe_metadata":
+        if re.search(r"microsoft|windows|sysinternals|apple|linux", value, re.I) and not _adversary_tool(value):
+            variant = "native"
+    elif cls == "dll":
+        b = _basename(value)
+        if (b in t.native_dlls or _is_system_path(value)) and not _adversary_tool(value):
+            variant = "native"
+    elif cls in ("command_line", "parent_command_line", "service_binary"):
+        native = ctx.parent_native if cls == "parent_command_line" else ctx.native
+        if _looks_ephemeral(value):
+            variant = "ephemeral"
+        elif native or _mentions_native(value):
+            variant = "native"
+    elif cls == "script" and f == KEYWORD_FIELD and ctx.cloud:
+        return score_value("requestParameters.x", op, value, ctx)  # free text of a service's audit record
+    elif cls == "script":
+        if _looks_ephemeral(value):
+            variant = "ephemeral"
+        elif _adversary_tool(value):
+            variant = None
+        elif _CMDLET.search(value) or _DOTNET.search(value) or (f == KEYWORD_FIELD.casefold() and _mentions_native(value)):
+            variant = "native"
+    elif cls == "file" and f in ("objectname", "path") and _in(value, t.raw["location_keys"]) \
+            and not _FILE_EXT.search(value):
+        return score_value("registry.path", op, value, ctx)  # a Security 4657/4663 registry object
+    elif cls == "file":
+        if _in(value, t.raw["location_paths"]):
+            variant = "location"
+        elif _is_system_path(value) and (not _looks_ephemeral(value) or (
+                op == "eq" and re.match(r"^(c:|%(windir|systemroot)%)\\windows\\", value, re.I))):
+            variant = "system"  # a fixed file of the installed system (by full path) is not a name the adversary picks
+    elif cls == "registry_key":
+        if _in(value, t.raw["technique_keys"]):
+            variant = "technique"
+        elif _adversary_tool(value):
+            variant = "ephemeral"
+        elif _in(value, t.raw["location_keys"]):
+            variant = "location"
+    elif cls == "registry_data":
+        if t.setting.match(value.strip()):
+            variant = "setting"
+    elif cls == "pipe":
+        if _basename(value).strip("\\*") in t.raw["native_pipes"]:
+            variant = "native"
+    elif cls == "rpc" and f.startswith("zeek.smb_files") and ("/" in value or ":\\" in value):
+        return score_value("file.path", op, value, ctx)  # a host path under a field name shared with Zeek
+    elif cls == "rpc":
+        v = value.casefold().strip("\\*")
+        if any(x in v for x in t.raw["technique_rpc"]):
+            variant = "technique"
+        elif f in ("relativetargetname", "winlog.event_data.relativetargetname", "zeek.smb_files.name",
+                   "zeek.smb_files.path", "zeek.smb_mapping.path", "zeek.smb_files.action"):
+            if _basename(v) in t.raw["native_pipes"] or v.rstrip("$") in ("ipc", "admin", "c") or v.endswith("$"):
+                return 4, ("a native service pipe or administrative share the remote implementation must open "
+                           "(L4, the method's atsvc/winreg examples)"), _entry("rpc")[2], kind
+            if f == "zeek.smb_files.action":
+                return 3, "the SMB operation a pre-existing file-sharing service performs (L3 inside boundary)", \
+                    "move the file another way", kind
+            return 1, "a file or pipe name on the share, chosen by the adversary (L1 ephemeral)", "pick another name", kind
+    elif cls == "access_rights" and f == "calltrace":
+        if "unknown" not in value.casefold():
+            return 3, ("a pre-existing library on the call stack of the access (dbghelp, comsvcs, ...): the "
+                       "implementation goes through it (L3 pre-existing tool)"), \
+                "call the API directly or through another library", kind
+    elif cls == "cloud_parameter":
+        if _looks_ephemeral(value):
+            variant = "ephemeral"
+    level, reason, evade = _entry(cls, variant)
+    return level, reason, evade, kind
+
+
+def _event_id(value: str) -> tuple[int | None, str, str, str]:
+    ids = table().raw["event_ids"]
+    v = value.strip()
+    if v in ids["behaviour"]:
+        meaning = ids["behaviour"][v][1]
+        return 4, (f"event {v} ({meaning}) is produced only by this behaviour, through every implementation that "
+                   "goes through the logging service (L4 some implementations)"), \
+            "reach the same end without the logged service (another mechanism, or before logging is on)", "event_id"
+    if v in ids["routing"]:
+        return None, f"event {v} names a generic event kind (routing): given, not an observable", "", "routing"
+    return None, f"event id {v} is not in the observable table: the method does not decide it", "", "unknown"
+
+
+# -- the column ------------------------------------------------------------------------------
+
+_DATASET_COLUMNS = (
+    (re.compile(r"^(network_traffic|zeek|suricata|panw|fortinet|cisco|checkpoint|pfsense|netflow|fortigate|"
+                r"juniper|sonicwall|palo_alto|corelight|stream:|bro)", re.I), "H",
+     "a network sensor: protocol header fields (Header column)"),
+    (re.compile(r"^(aws|azure|gcp|o365|m365|okta|github|google_workspace|kubernetes|gsuite|gws|"
+                r"microsoft365|office365|entra|onelogin|slack|zoom|1password|jamf|duo|teleport|"
+                r"cloudtrail|ms:|mscs:|azure:|o365:|oktaim2|google:|crowdstrike:identities|pingid|box|"
+                r"salesforce|atlassian|bitbucket|gitlab|cisco_duo|auth0|beyondinsight|lastpass)", re.I), "A",
+     "a cloud or SaaS audit log written by the service (Application column)"),
+)
+_ELASTIC_CATEGORY = {"process": "process_creation", "file": "file_event", "registry": "registry_set",
+                     "network": "network_connection", "library": "image_load", "driver": "driver_load",
+                     "authentication": "windows/security", "iam": "windows/security", "configuration": "windows/security",
+                     "api": "process_access", "intrusion_detection": "application", "web": "webserver"}
+
+
+def _source_column(name: str) -> tuple[str | None, str]:
+    for entry in table().raw["source_columns"]:
+        if name in entry["sources"]:
+            return entry["column"], entry["reason"]
+    return None, ""
+
+
+def column_of(rule: NormalizedRule) -> tuple[str | None, str, bool]:
+    """(column, reason, cloud?) of the rule's event source."""
+    ls = rule.logsource
+    t = table()
+    cloud = False
+    # event ids the rule reads
+    ids = []
+    datasets = []
+    categories = []
+    for i, p in enumerate(rule.predicates):
+        if not rule.polarity.get(i, True):
+            continue
+        f = p.field.casefold()
+        if f in t.event_id_fields:
+            ids += list(p.values)
+        elif f in ("data_stream.dataset", "event.dataset", "sourcetype", "source", "event.module", "index"):
+            datasets += list(p.values)
+        elif f == "event.category":
+            categories += list(p.values)
+    for name in (ls.category, f"{ls.product}/{ls.category}" if ls.category else "", ls.service,
+                 f"{ls.product}/{ls.service}" if ls.service else "", ls.product):
+        if not name:
+            continue
+        col, why = _source_column(name)
+        if col is None and name == ls.product and name in ("aws", "azure", "gcp", "m365", "okta", "github",
+                                                            "kubernetes", "google_workspace", "onelogin",
+                                                            "bitbucket", "cisco", "jumpcloud", "zoom"):
+            col, why = _source_column("cloud")
+        if col is not None:
+            if col == "A" and name not in ("ps_script", "ps_module", "windows/security", "windows/system"):
+                cloud = True
+            if name in ("windows/security", "windows/system") and ids:
+                col, why = _id_column(ids, col, why)
+            return col, why, cloud or (name in ("windows/security",) and False)
+    # Splunk / Elastic without a category: datasets and event categories
+    for d in datasets:
+        for pat, col, why in _DATASET_COLUMNS:
+            if pat.search(d):
+                return col, why, col == "A"
+        if "security" in d.casefold() and ids:
+            return _id_column(ids, "A", "Windows Security log") + (False,)
+        if "sysmon" in d.casefold() and ids:
+            return _id_column(ids, "U", "Sysmon") + (False,)
+    for c in categories:
+        name = _ELASTIC_CATEGORY.get(c.casefold())
+        if name:
+            col, why = _source_column(name)
+            if col:
+                return col, why, False
+    if ids:
+        return _id_column(ids, None, "") + (False,)
+    if ls.product in ("aws", "azure", "gcp", "m365", "okta", "github", "kubernetes"):
+        return "A", "a cloud audit log written by the service (Application column)", True
+    return None, "the rule does not say which event source it reads: the column is not decided", False
+
+
+def _id_column(ids: list[str], default: str | None, why: str) -> tuple[str | None, str]:
+    ev = table().raw["event_ids"]
+    cols = []
+    for v in ids:
+        c = ev["routing"].get(v) or (ev["behaviour"].get(v) or [None])[0]
+        if c:
+            cols.append((c, v))
+    if not cols:
+        return default, why
+    c, v = min(cols, key=lambda x: _COLUMN_RANK[x[0]])
+    names = {"A": "Application", "U": "User-Mode", "K": "Kernel-Mode"}
+    return c, f"event {v} is placed in {names.get(c, c)} by the method's column pages (or beside its peers there)"
+
+
+# -- combination over the tree -------------------------------------------------------------------
+
+_IDENTITY = ("image", "original_name")
+
+
+def _native_identity(rule: NormalizedRule, node: Node, cls_wanted: tuple[str, ...], source: str) -> bool:
+    """A leaf (or an OR of leaves) naming the acting (or parent) process with pre-existing tools only."""
+    leaves = [node] if isinstance(node, Leaf) else (node.children if isinstance(node, Or) else [])
+    if not leaves or not all(isinstance(c, Leaf) for c in leaves):
+        return False
+    for leaf in leaves:
+        p = rule.predicates[leaf.pred]  # type: ignore[union-attr]
+        if field_class(p.field, source) not in cls_wanted or not p.values:
+            return False
+        if not all(_is_native_name(v) for v in p.values):
+            return False
+    return True
+
+
+def robustness_of(rule: NormalizedRule) -> Robustness:
+    """The rule's STP level, column and observables (computed from its logic only)."""
+    column, column_reason, cloud = column_of(rule) if rule.tree is not None else (None, "", False)
+    none = _why_none(rule)
+    if none:
+        return Robustness(None, column, [], none, "", column_reason)
+    ctx0 = _Context(source=rule.logsource.category or rule.logsource.service, column=column,
+                    webserver=rule.logsource.category == "webserver" or rule.logsource.key().startswith("webserver")
+                    or any(p.field in ("cs-uri-stem", "cs-uri-query") for p in rule.predicates),
+                    cloud=cloud)
+    seen: dict[int, Observable] = {}
+    pol = rule.polarity
+
+    def leaf(i: int, ctx: _Context) -> tuple[int | None, Observable]:
+        p = rule.predicates[i]
+        best: tuple[int | None, str, str, str] | None = None
+        best_j = 0
+        for j, v in enumerate(p.values or ("",)):
+            s = score_value(p.field, p.op, v, ctx)
+            if best is None or (s[0] is not None and (best[0] is None or s[0] > best[0])):
+                best, best_j = s, j
+        assert best is not None
+        shown = _shown(p, best_j)
+        more = len(p.values) - 1
+        written = p.describe(best_j) if best_j < len(p.native_keys()) else f"{p.field} {p.op} {shown}"
+        written += f" (+{more} more)" if more > 0 else ""
+        obs = Observable(p.field, p.op, shown, best[0], best[1], pol.get(i, True), best[2], best[3], written)
+        prev = seen.get(i)
+        if prev is None or (obs.level or 0) > (prev.level or 0):
+            seen[i] = obs
+        return best[0], obs
+
+    def walk(node: Node, neg: bool, ctx: _Context) -> tuple[int | None, Observable | None]:
+        if isinstance(node, Leaf):
+            return leaf(node.pred, ctx)
+        if isinstance(node, Not):
+            return walk(node.child, not neg, ctx)
+        if isinstance(node, And):
+            native = ctx.native or any(_native_identity(rule, c, _IDENTITY, ctx.source) for c in node.children)
+            pnative = ctx.parent_native or any(_native_identity(rule, c, ("parent_image",), ctx.source)
+                                               for c in node.children)
+            if native != ctx.native or pnative != ctx.parent_native:
+                ctx = _Context(native, pnative, ctx.source, ctx.column, ctx.webserver, ctx.cloud)
+        parts = [walk(c, neg, ctx) for c in node.children]
+        scored = [(lv, o) for lv, o in parts if lv is not None]
+        if not scored:
+            return None, None
+        take_min = isinstance(node, And) != neg  # NOT flips AND and OR inside a filter
+        return (min if take_min else max)(scored, key=lambda x: x[0])  # type: ignore[arg-type,return-value]
+
+    assert rule.tree is not None
+    level, decider = walk(rule.tree, False, ctx0)
+    observables = [seen[i] for i in sorted(seen)]
+    if level is None:
+        unknown = sorted({o.field for o in observables if o.kind == "unknown"})
+        if unknown:
+            reason = "its fields are not in the observable table (the method does not decide them): " + ", ".join(unknown[:6])
+        else:
+            reason = "the rule only selects its event source (routing fields, generic event ids): no observable to score"
+        return Robustness(None, column, observables, reason, "", column_reason)
+    assert decider is not None
+    where = "a filter" if not decider.positive else "the selection"
+    reason = f"{decider.text()} ({where}) sets level {level}: {decider.reason}"
+    evade = decider.evade or "change the value the rule looks for"
+    if not decider.positive:
+        evade = f"make the activity match the exclusion: {evade}"
+    return Robustness(level, column, observables, reason, evade, column_reason, decider)
+
+
+def _shown(p: Predicate, j: int) -> str:
+    keys = p.native_keys()
+    v = keys[j].value if j < len(keys) else (p.values[j] if j < len(p.values) else "")
+    more = len(p.values) - 1
+    return v + (f" (+{more} more)" if more > 0 else "")
+
+
+def _why_none(rule: NormalizedRule) -> str:
+    from .intent import intent as rule_intent
+
+    if not getattr(rule, "has_logic", True):
+        return "known only from a stored index: no logic to score"
+    if rule.kind == "correlation":
+        return "a correlation: its robustness is that of the rules it combines"
+    if rule.kind == "filter":
+        return "a filter only removes matches from other rules"
+    what = rule_intent(rule)
+    if what.kind in ("machine-learning", "alert-promotion"):
+        return f"{what.note}: the method scores observables of the behaviour, which this rule does not test"
+    if rule.tree is None or not rule.predicates:
+        return "no logic to score"
+    return ""

@@ -1,0 +1,150 @@
+"""RL104 ephemeral-only: a rule that rests only on values the adversary controls (Summiting
+the Pyramid level 1 in every branch), with what peers of the same behaviour anchor on."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+from ..analysis.run_state import Analysis
+from ..findings import Finding
+from ..model.rule import NormalizedRule
+from .base import Check, Option
+
+# What each kind of ephemeral value is, for the message.
+_KIND = {"hash": "a hash", "address": "an address", "port": "a port", "domain": "a domain or host name",
+         "url_out": "a URL", "user_agent": "a user agent", "image": "a file name", "parent_image": "a file name",
+         "target_image": "a file name", "file": "a file name or path", "dll": "a module name", "pipe": "a pipe name",
+         "service": "a service or task name", "identity": "an account", "process_id": "an id",
+         "command_line": "a name or path in the command line", "parent_command_line": "a name or path in the command line",
+         "script": "a name in the script", "registry_key": "a key the adversary names",
+         "registry_data": "data the adversary writes", "service_binary": "a path the service runs",
+         "app_identity": "an identifier", "cloud_parameter": "a name in the request", "rpc": "a name on the share"}
+# Where peers give nothing: what to anchor on instead, by what the rule rests on.
+_GENERIC = {
+    "network": "the process making the connection and the protocol behaviour (a header field the tool must send), "
+               "not the address, domain or user agent",
+    "file": "what the tool must do rather than its name: its PE-header original file name, the arguments it "
+            "needs, the access, key or event the behaviour produces",
+}
+_NETWORK_KINDS = {"address", "port", "domain", "url_out", "user_agent"}
+
+
+def _peer_keys(rule: NormalizedRule, ctx: Analysis) -> list[str]:
+    """Rules reading the same kind of event and tagged with the same technique (or a sub-technique of it)."""
+    source = rule.logsource.key()
+    if not rule.techniques or source == "(any)":
+        return []
+    wanted = {t.upper() for t in rule.techniques}
+    tagged: set[str] = set()
+    for t, keys in ctx.index.by_technique.items():
+        if t.upper() in wanted:
+            tagged |= keys
+    return sorted(k for k in tagged - {rule.key}
+                  if k in ctx.index.rules and ctx.index.rules[k].logsource.key() == source)
+
+
+class EphemeralOnly(Check):
+    code = "RL104"
+    name = "ephemeral-only"
+    severity = "info"
+    scope = "corpus"
+    summary = ("The rule rests only on values the adversary controls (file names, hashes, pipe names, addresses, "
+               "domains, user agents): Summiting the Pyramid level 1 in every branch.")
+    what_it_does = (
+        "Scores the rule with the Summiting the Pyramid method (`rulelint explain` shows it; "
+        "docs/robustness.md gives the table) and reports it when every observable of its selection, in "
+        "every branch, is level 1: a value the adversary picks or that changes on its own (an image or "
+        "file name, a hash, a pipe, service or account name, an address, a domain, a URL, a user agent). "
+        "Exclusions do not count: a rule whose selection reaches a higher level but whose filter is "
+        "ephemeral is bypassable-exclusion's matter. It then names what to anchor on instead: the "
+        "observables that set the level of its peers, rules on the same log source about the same activity "
+        "(sharing an activity field and values, as missing-common-exclusion finds them) and tagged with the same "
+        "(sub-)technique, that reach level 3 or more, with the level and the peers that use them; without "
+        "such peers, the kind of observable to look for. Rules whose logic the method cannot score "
+        "(machine-learning jobs, alert promotions) are not reported.")
+    why_it_matters = (
+        "A rule on ephemeral values catches the known sample and nothing else: renaming the binary, "
+        "rebuilding it, changing a pipe name or moving to another domain evades it for free. That is "
+        "fine for an indicator sweep, but as the only rule for a behaviour it gives no resistance to "
+        "the adversary changing anything. Anchoring it on the tool's fixed traits (its PE header, its "
+        "arguments) or on what the behaviour must produce (the access rights, the key, the event) "
+        "makes the adversary pay for evading it.")
+    example = (
+        "tags:\n"
+        "  - attack.credential-access\n"
+        "  - attack.t1003.001\n"
+        "logsource:\n"
+        "  category: process_creation\n"
+        "  product: windows\n"
+        "detection:\n"
+        "  selection:\n"
+        "    Image|endswith: '\\\\mimikatz.exe'\n"
+        "  condition: selection")
+    use_instead = (
+        "tags:\n"
+        "  - attack.credential-access\n"
+        "  - attack.t1003.001\n"
+        "logsource:\n"
+        "  category: process_access\n"
+        "  product: windows\n"
+        "detection:\n"
+        "  selection:\n"
+        "    TargetImage|endswith: '\\\\lsass.exe'\n"
+        "    GrantedAccess: ['0x1010', '0x1410']\n"
+        "  condition: selection")
+    options = (
+        Option("min_peer_level", 3, "the level a peer must reach for its observables to be named as anchors"),
+        Option("max_anchors", 2, "how many anchors the message names"),
+    )
+
+    def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
+        if rule.kind != "rule" or rule.tree is None:
+            return
+        rb = ctx.robustness(rule)
+        if rb.level != 1:
+            return
+        positive = list({o.text(): o for o in rb.observables if o.positive and o.level is not None}.values())
+        if not positive or any(o.level > 1 for o in positive):
+            return
+        shown = []
+        for o in positive[:3]:
+            shown.append(f"{o.text()} ({_KIND.get(o.kind, 'an ephemeral value')})")
+        more = f" and {len(positive) - 3} more" if len(positive) > 3 else ""
+        anchors = self._anchors(rule, ctx)
+        limit = ctx.option(self, "max_anchors")
+        if anchors:
+            advice = "; ".join(f"{text} (level {lv}, {n} peer{'s' if n != 1 else ''}, e.g. {title!r})"
+                               for text, lv, n, title in anchors[:limit])
+            tail = f"peers of the same behaviour anchor on {advice}"
+        else:
+            kinds = {o.kind for o in positive}
+            tail = "anchor on " + _GENERIC["network" if kinds <= _NETWORK_KINDS else "file"]
+        line = min((rule.predicates[i].line for i, p in enumerate(rule.predicates)
+                    if rule.polarity.get(i, False) and p.line), default=rule.logic_line or rule.line)
+        yield self.finding(
+            rule, f"The rule rests only on values the adversary controls (robustness level 1): "
+                  f"{'; '.join(shown)}{more}; {tail}.", line,
+            robustness=rb.level, anchors=[{"observable": t, "level": lv, "peers": n} for t, lv, n, _ in anchors[:limit]])
+
+    def _anchors(self, rule: NormalizedRule, ctx: Analysis) -> list[tuple[str, int, int, str]]:
+        """(observable as peers write it, its level, how many peers use it, one peer's title), strongest first."""
+        need = ctx.option(self, "min_peer_level")
+        found: dict[str, list] = defaultdict(lambda: [0, set(), ""])
+        for key in sorted(set(_peer_keys(rule, ctx)) & ctx.peer_keys(rule)):
+            peer = ctx.index.rules.get(key)
+            if peer is None or not getattr(peer, "has_logic", False) or peer.tree is None or peer.kind != "rule":
+                continue
+            prb = ctx.robustness(peer)  # type: ignore[arg-type]
+            if prb.level is None or prb.level < need:
+                continue
+            anchor = prb.decider if prb.decider is not None and prb.decider.positive else None
+            if anchor is None:
+                continue
+            entry = found[anchor.text()]
+            entry[0] = anchor.level
+            entry[1].add(key)
+            entry[2] = entry[2] or peer.title
+        out = [(text, lv, len(keys), title) for text, (lv, keys, title) in found.items()]
+        out.sort(key=lambda a: (-a[1], -a[2], a[0]))
+        return out

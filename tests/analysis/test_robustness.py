@@ -1,0 +1,185 @@
+"""Robustness (Summiting the Pyramid): the combination rules, table lookups per vendor,
+levels without a value and the JSON contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rulelint.analysis.robustness import Robustness, robustness_of, score_value
+from rulelint.loaders import load_file
+from rulelint.model.predicate import Predicate
+from rulelint.model.rule import LogSource, NormalizedRule
+from rulelint.model.tree import And, Leaf, Not, Or
+
+from ..conftest import sigma_rule
+
+
+def _rule(preds: list[tuple[str, str, tuple[str, ...]]], tree, category: str = "process_creation",
+          product: str = "windows") -> NormalizedRule:
+    return NormalizedRule(key="k", id="k", title="t", vendor="sigma", path="p",
+                          logsource=LogSource(product=product, category=category),
+                          predicates=[Predicate(f, op, vals) for f, op, vals in preds], tree=tree)
+
+
+HASH = ("process.hash.sha256", "eq", ("ab" * 32,))  # 1
+CMD_NATIVE = ("process.command_line", "contains", ("vssadmin delete shadows",))  # 3
+ORIG = ("process.pe.original_file_name", "eq", ("vssadmin.exe",))  # 3
+TOOL_ORIG = ("process.pe.original_file_name", "eq", ("evil.exe",))  # 2
+ACCESS = ("GrantedAccess", "eq", ("0x1010",))  # 4
+
+
+def _load(tmp_path: Path, name: str, text: str) -> NormalizedRule:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    res = load_file(str(p))
+    assert res.rules, res.findings
+    return res.rules[0]
+
+
+def test_single_observable_is_its_own_level():
+    assert robustness_of(_rule([HASH], Leaf(0))).level == 1
+    assert robustness_of(_rule([ORIG], Leaf(0))).level == 3
+
+
+def test_and_takes_the_lowest():
+    r = robustness_of(_rule([HASH, ORIG], And([Leaf(0), Leaf(1)])))
+    assert r.level == 1
+    assert r.decider is not None and r.decider.field == "process.hash.sha256"
+
+
+def test_or_takes_the_highest():
+    r = robustness_of(_rule([HASH, ORIG], Or([Leaf(0), Leaf(1)])))
+    assert r.level == 3
+
+
+def test_values_of_one_predicate_are_an_or():
+    r = robustness_of(_rule([("process.pe.original_file_name", "eq", ("evil.exe", "vssadmin.exe"))], Leaf(0)))
+    assert r.level == 3
+
+
+def test_not_scores_as_its_child_and_a_filter_is_anded():
+    # the method's walkthrough: (1 AND 1) AND NOT(3) = 1; and 3 AND NOT(1) = 1
+    assert robustness_of(_rule([ORIG, HASH], And([Leaf(0), Not(Leaf(1))]))).level == 1
+    r = robustness_of(_rule([ORIG, CMD_NATIVE], And([Leaf(0), Not(Leaf(1))])))
+    assert r.level == 3
+
+
+def test_not_flips_and_into_or_inside_a_filter():
+    # A AND NOT(C AND D) = A AND (NOT C OR NOT D): min(A, max(C, D))
+    preds = [ACCESS, HASH, ORIG]
+    assert robustness_of(_rule(preds, And([Leaf(0), Not(And([Leaf(1), Leaf(2)]))]), "process_access")).level == 3
+    # A AND NOT(C OR D) = A AND NOT C AND NOT D: min(A, C, D)
+    assert robustness_of(_rule(preds, And([Leaf(0), Not(Or([Leaf(1), Leaf(2)]))]), "process_access")).level == 1
+
+
+def test_routing_predicates_are_given():
+    # R((A AND B) | A) = R(B): the event source does not lower the level
+    r = robustness_of(_rule([("event.category", "eq", ("process",)), ORIG], And([Leaf(0), Leaf(1)])))
+    assert r.level == 3
+    assert [o.kind for o in r.observables] == ["routing", "original_name"]
+
+
+def test_value_matters_not_just_field():
+    assert score_value("process.name", "eq", "mimikatz.exe")[0] == 1
+    assert score_value("process.pe.original_file_name", "eq", "certutil.exe")[0] == 3
+    assert score_value("process.pe.original_file_name", "eq", "mimikatz.exe")[0] == 2
+    assert score_value("EventID", "eq", "4698")[0] == 4
+    assert score_value("EventID", "eq", "4688")[0] is None
+    assert score_value("registry.path", "contains", r"\Schedule\TaskCache\Tree")[0] == 5
+    assert score_value("file.name", "eq", r"\atsvc")[0] == 1  # outside pipe_created, a file name
+
+
+def test_native_tool_arguments_are_level_3_and_tool_arguments_2(tmp_path):
+    native = sigma_rule("n", r"""
+        selection:
+            - Image|endswith: '\vssadmin.exe'
+            - OriginalFileName: 'VSSADMIN.EXE'
+        args:
+            CommandLine|contains|all: ['delete', 'shadows']
+        condition: selection and args
+    """)
+    r = robustness_of(_load(tmp_path, "n.yml", native))
+    assert (r.level, r.column) == (3, "K")
+    brought = sigma_rule("b", r"""
+        selection:
+            CommandLine|contains: 'sekurlsa::logonpasswords'
+        condition: selection
+    """)
+    assert robustness_of(_load(tmp_path, "b.yml", brought)).level == 2
+
+
+def test_same_behaviour_same_level_across_vendors(tmp_path):
+    sigma = sigma_rule("s", r"""
+        selection:
+            - Image|endswith: '\vssadmin.exe'
+            - OriginalFileName: 'VSSADMIN.EXE'
+        args:
+            CommandLine|contains|all: ['delete', 'shadows']
+        condition: selection and args
+    """)
+    elastic = '''[metadata]
+creation_date = "2020/01/01"
+[rule]
+author = ["x"]
+description = "x"
+name = "Shadow copy deletion"
+risk_score = 47
+rule_id = "11111111-2222-3333-4444-555555555555"
+severity = "medium"
+type = "eql"
+language = "eql"
+index = ["logs-endpoint.events.process-*"]
+query = """
+process where host.os.type == "windows" and event.type == "start" and
+  (process.name : "vssadmin.exe" or process.pe.original_file_name == "VSSADMIN.EXE") and
+  process.args : "delete" and process.args : "shadows"
+"""
+'''
+    splunk = '''name: Shadow copy deletion
+id: 11111111-2222-3333-4444-666666666666
+version: 1
+date: '2024-01-01'
+author: x
+status: production
+type: TTP
+description: x
+data_source: []
+search: '| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes
+  where (Processes.process_name=vssadmin.exe OR Processes.original_file_name=VSSADMIN.EXE)
+  Processes.process="*delete*" Processes.process="*shadows*" by Processes.dest | `drop_dm_object_name(Processes)`'
+how_to_implement: x
+known_false_positives: x
+references: []
+tags:
+  analytic_story: []
+  asset_type: Endpoint
+  mitre_attack_id: [T1490]
+  product: [Splunk Enterprise]
+  security_domain: endpoint
+'''
+    levels = {
+        "sigma": robustness_of(_load(tmp_path, "s.yml", sigma)),
+        "elastic": robustness_of(_load(tmp_path, "e.toml", elastic)),
+        "splunk": robustness_of(_load(tmp_path, "sp.yml", splunk)),
+    }
+    assert {v: (r.level, r.column) for v, r in levels.items()} == {v: (3, "K") for v in levels}
+
+
+def test_null_with_a_reason():
+    r = robustness_of(_rule([], None))
+    assert r.level is None and r.reason
+    r = robustness_of(_rule([("some.unknown_field", "eq", ("x",))], Leaf(0)))
+    assert r.level is None and "not in the observable table" in r.reason
+
+
+def test_to_dict_contract():
+    r = robustness_of(_rule([HASH, ORIG], And([Leaf(0), Leaf(1)])))
+    d = r.to_dict()
+    assert set(d) == {"level", "column", "observables", "reason", "evade"}
+    assert d["level"] == 1 and d["column"] == "K"
+    assert {"field", "op", "value", "level", "reason"} <= set(d["observables"][0])
+    assert isinstance(r, Robustness) and r.evade
+    with pytest.raises(Exception):
+        r.level = 2  # type: ignore[misc]
