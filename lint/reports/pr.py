@@ -68,6 +68,10 @@ class RuleChange:
     missing_exclusions: list[dict[str, Any]] = field(default_factory=list)
     noise_note: str = ""  # why the rule has no score, or the evidence that drives it
     noise_evidence: list[dict[str, Any]] = field(default_factory=list)  # commonest positive values, with the prior's word
+    # Summiting the Pyramid level and column (`3K`; "none": the method does not decide; "": no rule)
+    robustness_before: str = ""
+    robustness_after: str = ""
+    robustness_reason: str = ""  # which observable sets the level now, or why there is none
     new: list[str] = field(default_factory=list)  # fingerprints
     fixed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
@@ -312,6 +316,8 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
         return [fp for fp, f in pairs
                 if f.rule_key == rule.key or (not f.rule_key and _rel(f.path, top) == path)]
 
+    from ..analysis.robustness import robustness_of
+
     # Without a base run every changed rule is new: the base corpus is today's without them.
     added_keys = frozenset(r.key for rs in after_rules.values() for r in rs) if before is None else frozenset()
     rules: list[RuleChange] = []
@@ -327,6 +333,9 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
                 noise_before=before.noise.get(old.key) if before and old else None,
                 noise_after=after.noise.get(now.key) if after and now else None,
                 new=owned(new, now, c.path), kept=owned(kept, now, c.path), fixed=owned(fixed, old, c.path),
+                robustness_before=robustness_of(old).label if old else "",
+                robustness_after=robustness_of(now).label if now else "",
+                robustness_reason=robustness_of(now).reason if now else "",
             )
             if now is not None and after is not None:
                 rc.indicators, rc.removed_indicators = _indicators(now, after, before, old, added_keys)

@@ -111,7 +111,9 @@ def _rule_section(rc: RuleChange) -> list[str]:
         counts.append(plural(len(rc.new), "new finding"))
     if rc.fixed:
         counts.append(f"{len(rc.fixed)} fixed")
-    summary = " · ".join([rc.vendor, rc.status, noise, *counts])
+    rob = (f"robustness {rc.robustness_before} → {rc.robustness_after}" if rc.status == "modified"
+           else f"robustness {rc.robustness_after or rc.robustness_before}")
+    summary = " · ".join([rc.vendor, rc.status, noise, rob, *counts])
     lines = [f"<details><summary><b>{html_text(title, inert=True)}</b> · {html_text(summary, inert=True)}</summary>",
              ""]
     facts = [md_code(rc.path)]
@@ -127,6 +129,9 @@ def _rule_section(rc: RuleChange) -> list[str]:
     else:
         lines += [f"Noise score (0 quiet .. 1 fires on almost everything): {_noise(rc.noise_before)} at the base, "
                   f"{_noise(rc.noise_after)} now." + (f" {md_text(rc.noise_note)}" if rc.noise_note else ""), ""]
+        lines += [f"Robustness (Summiting the Pyramid level and event column; 1 an adversary's own value .. "
+                  f"5 the technique): {rc.robustness_before or 'none'} at the base, {rc.robustness_after} now."
+                  + (f" {md_text(rc.robustness_reason)}" if rc.robustness_reason else ""), ""]
         if rc.noise_evidence:
             lines += ["| Commonest condition | Share of hosts | Reach | In ordinary activity |", "|---|---:|---:|---|"]
             for t in rc.noise_evidence:

@@ -102,6 +102,22 @@ class ExclusionRow:
     rule_keys: list[str]
 
 
+# Summiting the Pyramid's levels, as what an adversary must change to evade a rule resting on them.
+LEVEL_NAMES = {
+    "1": "ephemeral values (a name, hash, address or string they choose)",
+    "2": "their own tool (rewrite or rebuild it)",
+    "3": "a pre-existing tool (use another one)",
+    "4": "some implementations of the technique (use another implementation)",
+    "5": "the technique itself (use another technique)",
+    "none": "not decided by the method (see `rulelint explain`)",
+}
+
+
+def robustness_label(r: "RuleEntry") -> str:
+    """`3K` (level and event column) as the method writes a score; `none` without a level."""
+    return f"{r.robustness}{r.robustness_column or ''}" if r.robustness is not None else "none"
+
+
 @dataclass
 class RuleEntry:
     key: str
@@ -117,6 +133,9 @@ class RuleEntry:
     indicators: list[str]  # positive predicates as written
     exclusions: list[str]
     baseline_hits: int | None = None  # background hits on the baseline events (None: no baseline, or not judged)
+    robustness: int | None = None  # Summiting the Pyramid level (None: the method does not decide)
+    robustness_column: str | None = None
+    robustness_reason: str = ""
 
 
 @dataclass
@@ -145,6 +164,13 @@ class TechniqueReport:
                     f"it may come from a later release")
         return f"Enterprise v{data.version} (bundled with rulelint)"
 
+    def robustness_counts(self) -> dict[str, dict[str, int]]:
+        """Rules per robustness level ("1".."5", "none") and vendor: how evadable its rules are."""
+        out: dict[str, dict[str, int]] = {k: {v: 0 for v in VENDORS} for k in (*"12345", "none")}
+        for r in self.rule_list:
+            out[str(r.robustness) if r.robustness is not None else "none"][r.vendor] += 1
+        return out
+
     def other_tactics(self) -> list[str]:
         """The tactics its rules tag beyond ATT&CK's, each once (`command_and_control` and
         `command-and-control` are one tactic)."""
@@ -172,6 +198,7 @@ class TechniqueReport:
             "indicators": [row(i) for i in self.indicators], "indicators_total": self.indicators_total,
             "exclusions": [row(e) for e in self.exclusions], "exclusions_total": self.exclusions_total,
             "rule_list": [asdict(r) for r in self.rule_list], "corpus_rules": self.corpus_rules,
+            "robustness": self.robustness_counts(),
         }
 
 
@@ -254,7 +281,10 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
     tactics: Counter = Counter()
     entries: list[RuleEntry] = []
 
+    from ..analysis.robustness import robustness_of
+
     for r in here:
+        rob = robustness_of(r)
         events[event_of(r)][r.vendor] += 1
         tactics.update(dict.fromkeys(r.tactics, 1))
         pol = r.polarity
@@ -286,7 +316,8 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
             key=r.key, id=r.id, title=r.title, vendor=r.vendor, path=r.path, line=r.line,
             platform=platform_of(r), domain=domain_of(r), event=event_of(r),
             noise_score=noise.get(r.key), indicators=list(positives), exclusions=list(exclusions),
-            baseline_hits=(baseline or {}).get(r.key)))
+            baseline_hits=(baseline or {}).get(r.key), robustness=rob.level, robustness_column=rob.column,
+            robustness_reason=rob.reason))
 
     fields = []
     for row, keys in field_rules.items():

@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 
 from ..renderers.escape import html_text as esc
-from .technique import VENDORS, TechniqueReport, sample_text, tactic_label
-from .technique_markdown import INTRO_EXCLUSIONS, INTRO_FIELDS, INTRO_INDICATORS, VENDOR_LABEL, title
+from .technique import LEVEL_NAMES, VENDORS, TechniqueReport, robustness_label, sample_text, tactic_label
+from .technique_markdown import (INTRO_EXCLUSIONS, INTRO_FIELDS, INTRO_INDICATORS, INTRO_ROBUSTNESS, VENDOR_LABEL,
+                                 title)
+
+VENDOR_COLOUR = {"sigma": "#4e79a7", "elastic": "#f28e2b", "splunk": "#59a14f"}
 
 # Colour per operator, fixed so the bars read the same on every page.
 OP_COLOURS = {
@@ -115,6 +118,47 @@ def _scatter(report: TechniqueReport) -> str:
             f'<span><i style="background:#59a14f"></i>specific to it</span></p>')
 
 
+def _quadrant(report: TechniqueReport) -> str:
+    """Each rule by its noise score (x) and robustness level (y): the top-left quadrant is
+    what a detection engineer wants, quiet and hard to evade."""
+    pts = [r for r in report.rule_list if r.noise_score is not None and r.robustness is not None]
+    if not pts:
+        return '<p class="muted">No rule here has both a noise score and a robustness level.</p>'
+    w, h, pad = 640, 300, 48
+
+    def x(v: float) -> float:
+        return pad + (w - 2 * pad) * v
+
+    def y(level: int) -> float:
+        return h - pad - (h - 2 * pad) * (level - 1) / 4
+
+    # Rules of one level spread a little, so equal scores do not hide each other.
+    seen: dict[tuple[int, int], int] = {}
+    dots = []
+    for r in pts:
+        slot = (r.robustness or 0, round(r.noise_score * 50))
+        k = seen[slot] = seen.get(slot, -1) + 1
+        jitter = (k % 5 - 2) * 5
+        dots.append(f'<circle cx="{x(r.noise_score):.1f}" cy="{y(r.robustness) + jitter:.1f}" r="4.5" '
+                    f'fill="{VENDOR_COLOUR[r.vendor]}" fill-opacity=".7"><title>{esc(r.title or r.key)} '
+                    f'({VENDOR_LABEL[r.vendor]}): noise {r.noise_score:.2f}, robustness {robustness_label(r)}</title></circle>')
+    grid = "".join(f'<line x1="{pad}" x2="{w - pad}" y1="{y(l):.1f}" y2="{y(l):.1f}" stroke="#eee"/>'
+                   f'<text x="{pad - 8}" y="{y(l) + 4:.1f}" text-anchor="end">{l}</text>' for l in range(1, 6))
+    xt = "".join(f'<text x="{x(t):.1f}" y="{h - pad + 16}" text-anchor="middle">{t:g}</text>' for t in (0, .25, .5, .75, 1))
+    mid = (f'<line x1="{x(.5):.1f}" x2="{x(.5):.1f}" y1="{pad / 2}" y2="{h - pad}" stroke="#ccc" stroke-dasharray="4 3"/>'
+           f'<line x1="{pad}" x2="{w - pad}" y1="{(y(3) + y(4)) / 2:.1f}" y2="{(y(3) + y(4)) / 2:.1f}" stroke="#ccc" '
+           f'stroke-dasharray="4 3"/>'
+           f'<text x="{x(.02):.1f}" y="{pad / 2 + 10}" fill="#59a14f">quiet, hard to evade</text>'
+           f'<text x="{x(.98):.1f}" y="{h - pad - 6}" text-anchor="end" fill="#e15759">noisy, easy to evade</text>')
+    legend = "".join(f'<span><i style="background:{VENDOR_COLOUR[v]}"></i>{VENDOR_LABEL[v]}</span>' for v in VENDORS)
+    return (f'<svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+            f'aria-label="noise score against robustness level of each rule">{grid}{xt}{mid}'
+            f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#999"/>{"".join(dots)}'
+            f'<text x="{w / 2}" y="{h - 8}" text-anchor="middle">noise score (0 quiet, 1 fires on everything)</text>'
+            f'<text x="12" y="{h / 2}" transform="rotate(-90 12 {h / 2})" text-anchor="middle">robustness level</text>'
+            f'</svg><p class="legend">{legend}</p>')
+
+
 def render(report: TechniqueReport) -> str:
     anchors = {r.key: f"r{n}" for n, r in enumerate(report.rule_list)}
     titles = {r.key: r.title or r.key for r in report.rule_list}
@@ -189,6 +233,17 @@ def render(report: TechniqueReport) -> str:
         h.append('<tr><td colspan="4" class="muted">No rule under this technique excludes anything.</td></tr>')
     h.append("</tbody></table>")
 
+    h.append(f"<h2>How evadable are this technique's rules</h2><p>{esc(INTRO_ROBUSTNESS)}</p>")
+    h.append('<table><thead><tr><th>Level</th><th>What an adversary must change</th>'
+             + "".join(f'<th class="num">{VENDOR_LABEL[v]}</th>' for v in VENDORS) + "</tr></thead><tbody>")
+    for level, by_vendor in report.robustness_counts().items():
+        if any(by_vendor.values()):
+            h.append(f"<tr><td>{level}</td><td>{esc(LEVEL_NAMES[level])}</td>"
+                     + "".join(f'<td class="num">{by_vendor[v] or ""}</td>' for v in VENDORS) + "</tr>")
+    h.append("</tbody></table>")
+    h.append("<h3>Noise against robustness</h3><p>Each rule by its noise score and its robustness level. "
+             "The top-left is what a detection engineer wants: quiet and hard to evade.</p>")
+    h.append(_quadrant(report))
     h.append("<h2>Rules under this technique</h2><p>Every rule tagged with this technique, grouped by vendor. "
              "Open a rule for its indicators and exclusions.</p>")
     h.append('<p class="filters">')
@@ -204,6 +259,7 @@ def render(report: TechniqueReport) -> str:
         h.append(f'<h3>{VENDOR_LABEL[v]} <span class="vendor-count" data-vendor="{v}">{len(rules)}</span> rules</h3>')
         for r in rules:
             noise = f" · noise {r.noise_score:.2f}" if r.noise_score is not None else ""
+            noise += f" · robustness {robustness_label(r)}"
             if r.baseline_hits is not None:
                 noise += f" · hits in baseline {r.baseline_hits:,}"
             ind = "".join(f"<li><code>{esc(x)}</code></li>" for x in r.indicators) or '<li class="muted">none</li>'

@@ -7,7 +7,7 @@ the only tags are the `<details>` this module writes.
 from __future__ import annotations
 
 from ..renderers.escape import md_code as _code, md_text
-from .technique import VENDORS, TechniqueReport, sample_text, tactic_label
+from .technique import LEVEL_NAMES, VENDORS, TechniqueReport, robustness_label, sample_text, tactic_label
 
 VENDOR_LABEL = {"sigma": "Sigma", "elastic": "Elastic", "splunk": "Splunk"}
 
@@ -38,6 +38,12 @@ def _ops(ops: dict[str, int]) -> str:
 
 def _samples(values: list[str]) -> str:
     return ", ".join(md_code(sample_text(v)) for v in values if v != "")
+
+
+INTRO_ROBUSTNESS = (
+    "Rules per Summiting the Pyramid level: how much an adversary must change to slip past them (1: a value "
+    "they choose, such as a file name or a hash; 5: the technique itself). The level of a rule is that of "
+    "its weakest AND-ed part; `rulelint explain RULE` shows which observable sets it.")
 
 
 def render(report: TechniqueReport) -> str:
@@ -85,6 +91,12 @@ def render(report: TechniqueReport) -> str:
     if not report.exclusions:
         out.append("| | | *no rule under this technique excludes anything* | |")
 
+    out += ["", "## How evadable are this technique's rules", "", INTRO_ROBUSTNESS, "",
+            "| Level | What an adversary must change | " + " | ".join(VENDOR_LABEL[v] for v in VENDORS) + " |",
+            "|---|---|" + "---:|" * len(VENDORS)]
+    for level, by_vendor in report.robustness_counts().items():
+        if any(by_vendor.values()):
+            out.append(f"| {level} | {LEVEL_NAMES[level]} | " + " | ".join(str(by_vendor[v] or "") for v in VENDORS) + " |")
     out += ["", "## Rules under this technique", ""]
     for v in VENDORS:
         rules = [r for r in report.rule_list if r.vendor == v]
@@ -93,6 +105,7 @@ def render(report: TechniqueReport) -> str:
         out += [f"<details><summary>{VENDOR_LABEL[v]}: {len(rules)} rules</summary>", ""]
         for r in rules:
             noise = f", noise {r.noise_score:.2f}" if r.noise_score is not None else ""
+            noise += f", robustness {robustness_label(r)}"
             if r.baseline_hits is not None:
                 noise += f", hits in baseline {r.baseline_hits:,}"
             out.append(f"- **{md_text(r.title or r.key)}** ({md_code(r.path)}; {md_text(r.platform)}, "

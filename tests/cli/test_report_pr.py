@@ -129,6 +129,13 @@ def test_lists_exactly_what_the_change_introduced_and_fixed(repo, capsys):
     rules = {r["id"]: r for r in doc["rules"]}
     rare = rules[RARE_ID]
     assert rare["noise_before"] < rare["noise_after"]
+    # Each changed rule's robustness level before and after, and what sets it now.
+    import re as _re
+
+    for r in doc["rules"]:
+        assert _re.fullmatch(r"[1-5][AUKHP]?|none", r["robustness_before"]), r["robustness_before"]
+        assert _re.fullmatch(r"[1-5][AUKHP]?|none", r["robustness_after"]), r["robustness_after"]
+    assert rare["robustness_reason"]
     cmd = next(i for i in rare["indicators"] if i["value"] == "cmd.exe")
     # Five other rules use `\cmd.exe`, at the base as now; it is common in this corpus.
     assert (cmd["field"], cmd["op"], cmd["written"], cmd["positive"]) == (

@@ -58,3 +58,19 @@ def test_html_keeps_field_names_whole(tmp_path, capsys):
     page = _page(tmp_path, capsys, "html")
     assert 'code.fld{word-break:normal;white-space:nowrap}' in page
     assert '<code class="fld">process.command_line</code>' in page or '<code class="fld">CommandLine</code>' in page
+
+
+def test_pages_say_how_evadable_the_rules_are(tmp_path, capsys):
+    """Robustness per rule, counted per level and vendor, and the noise-against-robustness chart."""
+    page = json.loads(_page(tmp_path, capsys, "json"))
+    counts = page["robustness"]
+    assert set(counts) == {"1", "2", "3", "4", "5", "none"}
+    assert sum(sum(by.values()) for by in counts.values()) == len(page["rule_list"]) == 3
+    for r in page["rule_list"]:
+        level = str(r["robustness"]) if r["robustness"] is not None else "none"
+        assert counts[level][r["vendor"]] >= 1
+    md = _page(tmp_path / "md", capsys, "markdown") if (tmp_path / "md").mkdir() is None else ""
+    assert "## How evadable are this technique's rules" in md and ", robustness " in md
+    html = _page(tmp_path / "html", capsys, "html") if (tmp_path / "html").mkdir() is None else ""
+    assert 'aria-label="noise score against robustness level of each rule"' in html
+    assert "quiet, hard to evade" in html
