@@ -583,3 +583,23 @@ def _why_none(rule: NormalizedRule) -> str:
     if rule.tree is None or not rule.predicates:
         return "no logic to score"
     return ""
+
+
+def is_native_name(value: str) -> bool:
+    """A native binary's name (or a path ending in one): fixed by the platform, not chosen."""
+    return _is_native_name(value)
+
+
+def native_dll(value: str) -> bool:
+    """A native DLL's name (or a path ending in one)."""
+    return _basename(value) in table().native_dlls
+
+
+def is_system_path(value: str) -> bool:
+    """A path under a system folder an unprivileged adversary does not name."""
+    return _is_system_path(value)
+
+
+def adversary_tool(value: str) -> str | None:
+    """The known offensive tool a value names (mimikatz, rubeus, ...), if any."""
+    return _adversary_tool(value)

@@ -3,9 +3,11 @@ the Pyramid level 1 in every branch), with what peers of the same behaviour anch
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Iterator
 
+from ..analysis.robustness import Observable, adversary_tool, is_native_name, is_system_path, native_dll
 from ..analysis.run_state import Analysis
 from ..findings import Finding
 from ..model.rule import NormalizedRule
@@ -28,6 +30,37 @@ _GENERIC = {
             "needs, the access, key or event the behaviour produces",
 }
 _NETWORK_KINDS = {"address", "port", "domain", "url_out", "user_agent"}
+# A comparison on an aggregate (`count > 50`, `dc(dest) >= 10`): a threshold decides the rule.
+_COUNTED = re.compile(r"(count|dc|distinct_count|sum|avg|max|min|values|total|num|unique)\b|.*_count$", re.I)
+# What the adversary picks at will, whatever the value.
+_CHOSEN_KINDS = {"hash", "address", "domain", "url_out", "user_agent"}
+# Names and paths: the adversary's choice unless the platform fixes them (a native binary or
+# DLL, a system folder, a protocol's or runtime's pipe): those stay level 1 in the method,
+# but a rule resting on them is not resting on the adversary's choice, so it is not reported.
+_NAME_KINDS = {"image", "parent_image", "target_image", "file", "dll", "pipe", "service"}
+_SYSTEM_PIPES = ("pshost", "spoolss", "lsarpc", "lsass", "samr", "netlogon", "srvsvc", "wkssvc", "efsrpc",
+                 "ntsvcs", "atsvc", "epmapper", "eventlog", "winreg", "svcctl", "netdfs", "browser",
+                 "protected_storage", "initshutdown", "scerpc", "tapsrv", "dnsserver", "msfte", "sql\\query",
+                 "wmi", "ctx_winstation", "trkwks", "keysvc", "plugplay", "w32time", "mojo.")
+_FIXED_DIRS = ("/var/run/", "/run/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/", "/sbin/", "/lib/", "/var/lib/",
+               "/boot/", "/dev/", "\\windows\\", "%systemroot%", "%windir%", "/system/", "/library/")
+
+
+def adversary_chosen(o: Observable) -> bool:
+    """Whether the observable's value is one the adversary picks at will (not a name or path
+    the platform, a protocol or a native tool fixes)."""
+    if o.kind in _CHOSEN_KINDS:
+        return True
+    if o.kind not in _NAME_KINDS:
+        return False
+    v = o.value.casefold().strip("*")
+    if is_native_name(v) or native_dll(v) or is_system_path(v) or any(d in v for d in _FIXED_DIRS):
+        return False
+    if o.kind == "pipe" and v.lstrip("\\").startswith(_SYSTEM_PIPES):
+        return False
+    # A name is the adversary's only where it is a known offensive tool's: an operating
+    # system, an application or a protocol fixes most other names and paths a rule tests.
+    return adversary_tool(v) is not None
 
 
 def _peer_keys(rule: NormalizedRule, ctx: Analysis) -> list[str]:
@@ -54,8 +87,12 @@ class EphemeralOnly(Check):
     what_it_does = (
         "Scores the rule with the Summiting the Pyramid method (`rulelint explain` shows it; "
         "docs/robustness.md gives the table) and reports it when every observable of its selection, in "
-        "every branch, is level 1: a value the adversary picks or that changes on its own (an image or "
-        "file name, a hash, a pipe, service or account name, an address, a domain, a URL, a user agent). "
+        "every branch, is level 1 and is a value the adversary picks at will: a hash, an address, a "
+        "domain, a URL, a user agent, or the name of a known offensive tool (its binary, pipe, service "
+        "or output file). Names and paths the platform, an application or a protocol fixes (native "
+        "binaries and DLLs, system folders, `spoolss` and other protocol pipes, `ntuser.man`) are level "
+        "1 in the method too, but a rule resting on them is not resting on the adversary's choice, so it "
+        "is not reported; nor is a rule a threshold, new terms, a sequence or a count decides. "
         "Exclusions do not count: a rule whose selection reaches a higher level but whose filter is "
         "ephemeral is bypassable-exclusion's matter. It then names what to anchor on instead: the "
         "observables that set the level of its peers, rules on the same log source about the same activity "
@@ -101,11 +138,17 @@ class EphemeralOnly(Check):
     def run(self, rule: NormalizedRule, ctx: Analysis) -> Iterator[Finding]:
         if rule.kind != "rule" or rule.tree is None:
             return
+        # A count, a threshold or new terms decide such a rule, not the values it filters on.
+        if rule.beyond_query or rule.steps or any(
+                p.op in ("gt", "gte", "lt", "lte") and _COUNTED.match(p.field) for p in rule.predicates):
+            return
         rb = ctx.robustness(rule)
         if rb.level != 1:
             return
         positive = list({o.text(): o for o in rb.observables if o.positive and o.level is not None}.values())
         if not positive or any(o.level > 1 for o in positive):
+            return
+        if not all(adversary_chosen(o) for o in positive):
             return
         shown = []
         for o in positive[:3]:
