@@ -95,6 +95,9 @@ def test_example_rules_judged_against_sigmahq(shared_corpus):
     by_path = {}
     for f in result.findings:
         by_path.setdefault(f.path, []).append(f)
+    # The noise checks' findings (robustness's ephemeral-only may also speak of these rules).
+    noise_checks = ("missing-common-exclusion", "noisy-standalone-indicator")
+    by_path = {p: [f for f in fs if f.name in noise_checks] for p, fs in by_path.items()}
     [missing] = by_path[str(dns)]
     assert missing.name == "missing-common-exclusion"
     assert any(m["field"] == "process.executable" and m["value"].endswith("\\chrome.exe")
@@ -105,7 +108,7 @@ def test_example_rules_judged_against_sigmahq(shared_corpus):
     assert noisy.name == "noisy-standalone-indicator" and "Image ends_with '\\cmd.exe'" in noisy.message
     reach = int(re.search(r"(\d+) rules use", noisy.message).group(1))
     assert reach > 100
-    assert str(specific) not in by_path
+    assert not by_path.get(str(specific))
 
 
 # -- all three vendors -------------------------------------------------------------
