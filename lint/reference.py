@@ -7,7 +7,7 @@ ships one built from the three public corpora (SigmaHQ, Elastic, Splunk), so a
 team's thirty private rules are judged with the reach of 8,000 public ones.
 Rebuild it with:
 
-    rulelint index build ../shared/corpus -o lint/data/reference.idx
+    rulelint index build CORPUS -o lint/data/reference.idx
 
 A rule of the linted corpus replaces the reference rule with the same id.
 """
