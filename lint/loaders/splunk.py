@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from ..model.rule import LogSource, NormalizedRule
 from ..model.tree import simplify
 from .query import PredicateSink, QueryError
+from .spl.folders import folder_above
 from .result import LoadResult, no_logic, parse_error
 from .spl import Macro, parse_spl
 from .spl.references import APP_LOOKUPS, APP_MACROS, LookupTable, scan
@@ -75,22 +76,7 @@ class MacroTable(dict[str, Macro]):
     @classmethod
     def folder_for(cls, path: str) -> str | None:
         """The `macros/` folder beside the detection or one of its ancestors, if any."""
-        return cls._macros_from(os.path.dirname(os.path.abspath(path)))
-
-    @classmethod
-    def _macros_from(cls, folder: str) -> str | None:
-        # Remembered per folder on the way up: sibling folders share their ancestors' answer.
-        found = cls._by_dir.get(folder, False)
-        if found is not False:
-            return found
-        here = os.path.join(folder, "macros")
-        if os.path.isdir(here):
-            found = here
-        else:
-            parent = os.path.dirname(folder)
-            found = None if parent == folder else cls._macros_from(parent)
-        cls._by_dir[folder] = found
-        return found
+        return folder_above(os.path.dirname(os.path.abspath(path)), "macros", cls._by_dir)
 
     @classmethod
     def forget(cls) -> None:

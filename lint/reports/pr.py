@@ -325,6 +325,7 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
         for old, now in _pair(before_rules.get(c.path, []), after_rules.get(c.path, [])):
             shown = now or old
             assert shown is not None
+            rob_now = robustness_of(now) if now else None
             rc = RuleChange(
                 status=("broken" if c.path in broken else "deleted") if now is None
                 else "added" if old is None else "modified",
@@ -334,8 +335,8 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
                 noise_after=after.noise.get(now.key) if after and now else None,
                 new=owned(new, now, c.path), kept=owned(kept, now, c.path), fixed=owned(fixed, old, c.path),
                 robustness_before=robustness_of(old).label if old else "",
-                robustness_after=robustness_of(now).label if now else "",
-                robustness_reason=robustness_of(now).reason if now else "",
+                robustness_after=rob_now.label if rob_now else "",
+                robustness_reason=rob_now.reason if rob_now else "",
             )
             if now is not None and after is not None:
                 rc.indicators, rc.removed_indicators = _indicators(now, after, before, old, added_keys)

@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any, ClassVar
 
 from ..yamlnodes import InputError, decode, load_documents, read_rule_bytes
+from .folders import folder_above
 from .macros import _strip_comments
 
 # Macros from apps beside security_content (contentctl's MACROS_TO_IGNORE).
@@ -37,7 +38,6 @@ APP_LOOKUPS = frozenset({
 _EVENT_FIELDS = frozenset({"_time", "_raw", "_indextime", "host", "source", "sourcetype", "index", "tag",
                            "eventtype", "linecount", "splunk_server", "nodename"})
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _COMMAND = re.compile(r"(?:^|[|\[])\s*(lookup|inputlookup|outputlookup|tstats)\b", re.I)
 _END = re.compile(r"[|\[\]]")
 _OPTION = re.compile(r"[A-Za-z_]\w*\s*=\s*\S+")
@@ -233,21 +233,7 @@ class LookupTable:
     @classmethod
     def folder_for(cls, path: str) -> str | None:
         """The `lookups/` folder beside the detection or one of its ancestors, if any."""
-        return cls._from(os.path.dirname(os.path.abspath(path)))
-
-    @classmethod
-    def _from(cls, folder: str) -> str | None:
-        found = cls._by_dir.get(folder, False)
-        if found is not False:
-            return found
-        here = os.path.join(folder, "lookups")
-        if os.path.isdir(here):
-            found = here
-        else:
-            parent = os.path.dirname(folder)
-            found = None if parent == folder else cls._from(parent)
-        cls._by_dir[folder] = found
-        return found
+        return folder_above(os.path.dirname(os.path.abspath(path)), "lookups", cls._by_dir)
 
     @classmethod
     def folder_print(cls, path: str) -> str:
