@@ -30,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,8 @@ class Table:
     native_dlls: frozenset[str]
     adversary: tuple[str, ...]
     setting: re.Pattern[str]
+    hosts: frozenset[str]  # pre-existing services and applications adversaries exploit, not launch
+    fixed_names: frozenset[str]  # file names the mechanism fixes (authorized_keys, StartupParameters.plist)
 
 
 @lru_cache(maxsize=1)
@@ -133,7 +135,9 @@ def table() -> Table:
                  event_id_fields=frozenset(f.casefold() for f in raw["event_id_fields"]),
                  native_names=frozenset(native), native_dlls=frozenset(dlls),
                  adversary=tuple(t.casefold() for t in raw["adversary_tools"]),
-                 setting=re.compile(raw["setting_values"], re.I))
+                 setting=re.compile(raw["setting_values"], re.I),
+                 hosts=frozenset(h.casefold() for h in raw["host_processes"]),
+                 fixed_names=frozenset(n.casefold() for n in raw["fixed_file_names"]))
 
 
 def field_class(fld: str, source: str = "") -> str | None:
@@ -157,7 +161,8 @@ def field_class(fld: str, source: str = "") -> str | None:
 
 _USER_DIRS = ("\\temp\\", "\\tmp\\", "\\appdata\\", "\\users\\public\\", "\\downloads\\", "\\desktop\\",
               "\\perflogs\\", "\\programdata\\", "%temp%", "%appdata%", "%localappdata%", "%public%",
-              "/tmp/", "/var/tmp/", "/dev/shm", "/home/", "/users/shared", "\\$recycle.bin")
+              "/tmp/", "/var/tmp/", "/dev/shm", "/home/", "/users/shared", "\\$recycle.bin", "$env:temp",
+              "$env:tmp", "$env:appdata", "$env:localappdata", "$env:public", "$env:userprofile", "%userprofile%")
 _FILE_EXT = re.compile(r"\.(exe|dll|sys|ps1|psm1|psd1|bat|cmd|vbs|vbe|js|jse|hta|wsf|wsh|scr|cpl|ocx|lnk|zip|rar|7z|"
                        r"iso|img|vhdx?|msi|msp|txt|log|dmp|tmp|dat|bin|py|sh|pl|rb|jar|xml|xsl|sct|inf|ini|"
                        r"docm?|xlsm?|pptm?|rtf|pdf|one|html?|php|aspx?|jsp|elf|so|dylib|plist|app|pkg|dmg|kirbi|ccache)\b",
@@ -169,10 +174,26 @@ _CMDLET = re.compile(r"\b(get|set|new|remove|add|invoke|start|stop|test|enable|d
                      r"suspend|resume|backup|restore|connect|disconnect|enter|exit|push|pop|join|split|show|hide|"
                      r"lock|unlock|protect|unprotect|request|receive|approve|deny|debug|trace|watch|initialize|"
                      r"reset|rename|sync|search|edit|limit|group|merge|skip|sort|tee|where|foreach)-[a-z]{3,}", re.I)
-_DOTNET = re.compile(r"\[(system\.|reflection\.|convert\]|io\.|net\.|runtime\.|text\.|security\.)|::|"
+_DOTNET = re.compile(r"\[(system\.|reflection\.|convert\]|io\.|net\.|runtime\.|text\.|security\.)|\]::|"
                      r"\b(system\.(reflection|net|io|management|runtime|security)|add-type|new-object|iex\b|"
                      r"frombase64string|virtualalloc|getprocaddress|getdelegateforfunctionpointer|amsiutils|"
                      r"downloadstring|downloadfile|webclient|memorystream|deflatestream|gzipstream)", re.I)
+
+
+# PowerShell's own Invoke-* cmdlets; other Invoke-Xxx names are functions of offensive scripts (Invoke-Mimikatz).
+_BUILTIN_INVOKE = frozenset({"expression", "command", "webrequest", "restmethod", "item", "wmimethod", "cimmethod",
+                             "history", "restmethod", "asworkflow", "dscresource", "ciminstance"})
+
+
+def _native_call(value: str) -> bool:
+    """A cmdlet or .NET API of PowerShell itself (arguments of the pre-existing tool)."""
+    if _DOTNET.search(value):
+        return True
+    for m in _CMDLET.finditer(value):
+        verb, _, noun = m.group(0).casefold().partition("-")
+        if verb != "invoke" or noun in _BUILTIN_INVOKE:
+            return True
+    return False
 
 
 def _basename(value: str) -> str:
@@ -221,7 +242,7 @@ def _looks_ephemeral(value: str) -> bool:
     v = value.casefold().strip()
     if not v:
         return False
-    if _is_address(v) or _URL.search(v):
+    if (_is_address(v) and not _is_inside_address(v)) or _URL.search(v):
         return True
     if any(d in v for d in _USER_DIRS):
         return True
@@ -234,9 +255,71 @@ def _looks_ephemeral(value: str) -> bool:
     return False
 
 
-def _in(value: str, needles: list[str]) -> bool:
-    v = value.casefold().replace("/", "/")
-    return any(n in v for n in needles)
+def _in(value: str, needles: list[str] | dict[str, str]) -> bool:
+    return _first(value, needles) is not None
+
+
+def _first(value: str, needles: list[str] | dict[str, str]) -> str | None:
+    v = value.casefold()
+    return next((n for n in needles if n in v), None)
+
+
+def _is_folder(value: str) -> bool:
+    """A folder of the system or an installed application, two levels deep or more, outside user-writable places."""
+    v = value.casefold().rstrip("*")
+    inner = v.strip("*\\/")
+    return v.endswith(("\\", "/")) and not any(d in v for d in _USER_DIRS) and not _FILE_EXT.search(v) \
+        and (inner.count("\\") + inner.count("/")) >= 1
+
+
+def _is_host(value: str) -> bool:
+    """A pre-existing service or application (web server, document reader, service host)."""
+    b = _basename(value).strip("*")
+    return bool(b) and (b in table().hosts or (b + ".exe") in table().hosts)
+
+
+# Folders any local user can write: a filter excluding a folder above one of them excludes the adversary's file too.
+_WRITABLE = ("c:\\windows\\temp\\", "c:\\users\\public\\", "c:\\users\\", "c:\\programdata\\", "/tmp/", "/var/tmp/",
+             "/dev/shm/", "/home/", "/users/")
+_PATHLIKE = frozenset({"image", "parent_image", "file", "command_line", "parent_command_line", "dll", "service_binary"})
+
+
+def _covers_writable(op: str, value: str) -> bool:
+    """A filter value (a folder prefix) under which the adversary can put their own file: `C:\\Windows\\`."""
+    if op not in ("starts_with", "contains", "wildcard", "regex"):
+        return False
+    v = value.casefold().strip().strip("\"'").lstrip("*").strip()
+    v = re.sub(r"^\?:", "c:", v)
+    if op in ("wildcard", "regex"):
+        v = re.split(r"[*?\[(|]", v[2:] if v.startswith("c:") else v, maxsplit=1)[0]
+        v = ("c:" + v) if value.casefold().lstrip("*\"' ").startswith(("?:", "c:")) else v
+    if not v or not v.endswith(("\\", "/")) or len(v) < 3:
+        return False
+    return any(w.find(v) == 0 or (op == "contains" and v in w) for w in _WRITABLE)
+
+
+_WELLKNOWN_SID = re.compile(r"^s-1-5-(18|19|20|32-\d+|21-)$|^s-1-5-21-[\d*-]*-(500|502|512|516|518|519|520|521|544)$|"
+                            r"^\*?-(500|502|512|516|518|519|520|544)$", re.I)
+_WELLKNOWN_NAMES = frozenset({
+    "system", "nt authority\\system", "local service", "network service", "administrator", "administrators",
+    "domain admins", "enterprise admins", "schema admins", "krbtgt", "esx admins", "dnsadmins", "backup operators",
+    "account operators", "server operators", "print operators", "remote desktop users", "guest", "anonymous logon",
+    "exchange windows permissions", "domain controllers", "group policy creator owners", "root", "0", "wheel", "sudo",
+    "admin", "system:masters", "system:anonymous", "system:unauthenticated", "cluster-admin"})
+
+
+def _is_wellknown_identity(value: str) -> bool:
+    v = value.casefold().strip().strip("*")
+    return bool(_WELLKNOWN_SID.match(v)) or v in _WELLKNOWN_NAMES
+
+
+def _is_inside_address(value: str) -> bool:
+    v = value.strip("*/ ")
+    try:
+        net = ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        return False
+    return net.is_private or net.is_loopback or net.is_link_local or net.is_unspecified
 
 
 def _is_system_path(value: str) -> bool:
@@ -256,6 +339,7 @@ class _Context:
     column: str | None = None
     webserver: bool = False
     cloud: bool = False
+    negated: bool = False  # inside a filter (an odd number of NOTs)
 
 
 def _entry(cls: str, variant: str | None = None) -> tuple[int, str, str]:
@@ -278,18 +362,34 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
     if cls is None:
         return None, f"{fld} is not in the observable table: the method does not decide it", "", "unknown"
     if op in ("exists", "is_null") or (op == "eq" and value in ("", "-", "null", "none")):
+        if ctx.negated and cls in ("command_line", "script") and op != "exists":
+            return None, ("an exclusion of empty command lines: a process started without arguments carries no "
+                          "payload, so the adversary cannot meet it and still act"), "", "unmeetable"
         return None, "tests only presence or emptiness: no value to evade", "", "presence"
     kind = cls
     variant: str | None = None
+    if ctx.negated and cls in _PATHLIKE and _covers_writable(op, value):
+        return 1, ("a filter on a folder that holds folders any user can write (C:\\Windows\\Temp, C:\\ProgramData, "
+                   "/tmp): the adversary puts the file there and meets the exclusion (L1)"), \
+            "run the payload from a user-writable folder under the excluded one", kind
     if cls in ("url_out", "http_protocol") and ctx.webserver:
         variant = "webserver"
     elif cls == "image":
-        if _is_native_name(value):
+        # In a process creation the image is the child the adversary starts (a spawn-to, a LOLBin copy);
+        # elsewhere it is the process that acts, which may be a service they exploit.
+        if _is_host(value) and ctx.source != "process_creation":
+            variant = "host"
+        elif ctx.negated and _is_native_name(value):
+            variant = "native"
+        elif _is_native_name(value):
             level, reason, evade = 1, ("the image name of a native tool is still a file name: a renamed copy evades "
                                        "it (L1 ephemeral)"), "copy the native binary under another name"
             return level, reason, evade, kind
-    elif cls in ("parent_image", "target_image"):
-        if _is_native_name(value) and not _adversary_tool(value):
+    elif cls == "parent_image":
+        if _is_host(value) or (ctx.negated and _is_native_name(value)):
+            variant = "native"
+    elif cls == "target_image":
+        if (_is_native_name(value) or _is_host(value)) and not _adversary_tool(value):
             variant = "native"
     elif cls in ("original_name",):
         if _is_native_name(value):
@@ -305,8 +405,8 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
         native = ctx.parent_native if cls == "parent_command_line" else ctx.native
         if _looks_ephemeral(value):
             variant = "ephemeral"
-        elif native or _mentions_native(value):
-            variant = "native"
+        elif native or _mentions_native(value) or _native_call(value):
+            variant = "native"  # a native tool's argument, or a cmdlet or .NET call of the pre-existing PowerShell
     elif cls == "script" and f == KEYWORD_FIELD and ctx.cloud:
         return score_value("requestParameters.x", op, value, ctx)  # free text of a service's audit record
     elif cls == "script":
@@ -314,21 +414,34 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
             variant = "ephemeral"
         elif _adversary_tool(value):
             variant = None
-        elif _CMDLET.search(value) or _DOTNET.search(value) or (f == KEYWORD_FIELD.casefold() and _mentions_native(value)):
+        elif _native_call(value) or (f == KEYWORD_FIELD.casefold() and _mentions_native(value)):
             variant = "native"
     elif cls == "file" and f in ("objectname", "path") and _in(value, t.raw["location_keys"]) \
             and not _FILE_EXT.search(value):
         return score_value("registry.path", op, value, ctx)  # a Security 4657/4663 registry object
+    elif cls in ("file", "registry_key") and f == "objectname" and re.match(r"^\*?(s-1-|-\d+$)", value.casefold()):
+        return score_value("TargetUserSid", op, value, ctx)  # a SAM object (4661) named by its SID
     elif cls == "file":
+        chokepoint = _first(value, t.raw["technique_paths"])
+        if chokepoint:
+            level, reason, evade = _entry("file", "technique")
+            return level, f"{t.raw['technique_paths'][chokepoint]}: {reason}", evade, kind
         if _in(value, t.raw["location_paths"]):
             variant = "location"
+        elif _basename(value).strip("*") in t.fixed_names:
+            variant = "system"  # a name the mechanism fixes: not one the adversary picks
+        elif _is_folder(value):
+            variant = "system"  # where the mechanism needs the file (cron.hourly, a web root), not its name
+
         elif _is_system_path(value) and (not _looks_ephemeral(value) or (
                 op == "eq" and re.match(r"^(c:|%(windir|systemroot)%)\\windows\\", value, re.I))):
             variant = "system"  # a fixed file of the installed system (by full path) is not a name the adversary picks
     elif cls == "registry_key":
-        if _in(value, t.raw["technique_keys"]):
-            variant = "technique"
-        elif _adversary_tool(value):
+        chokepoint = _first(value, t.raw["technique_keys"])
+        if chokepoint:
+            level, reason, evade = _entry("registry_key", "technique")
+            return level, f"{t.raw['technique_keys'][chokepoint]}: {reason}", evade, kind
+        if _adversary_tool(value):
             variant = "ephemeral"
         elif _in(value, t.raw["location_keys"]):
             variant = "location"
@@ -361,6 +474,12 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
     elif cls == "cloud_parameter":
         if _looks_ephemeral(value):
             variant = "ephemeral"
+    elif cls == "identity":
+        if _is_wellknown_identity(value):
+            variant = "wellknown"
+    elif cls == "address":
+        if _is_inside_address(value):
+            variant = "inside"
     level, reason, evade = _entry(cls, variant)
     return level, reason, evade, kind
 
@@ -509,9 +628,12 @@ def robustness_of(rule: NormalizedRule) -> Robustness:
         p = rule.predicates[i]
         best: tuple[int | None, str, str, str] | None = None
         best_j = 0
+        # A predicate's values are alternatives: the strongest counts, except inside a filter,
+        # where NOT (A OR B) is NOT A AND NOT B and the weakest exclusion decides.
+        better = (lambda a, b: a < b) if ctx.negated else (lambda a, b: a > b)
         for j, v in enumerate(p.values or ("",)):
             s = score_value(p.field, p.op, v, ctx)
-            if best is None or (s[0] is not None and (best[0] is None or s[0] > best[0])):
+            if best is None or (s[0] is not None and (best[0] is None or better(s[0], best[0]))):
                 best, best_j = s, j
         assert best is not None
         shown = _shown(p, best_j)
@@ -528,18 +650,20 @@ def robustness_of(rule: NormalizedRule) -> Robustness:
         if isinstance(node, Leaf):
             return leaf(node.pred, ctx)
         if isinstance(node, Not):
-            return walk(node.child, not neg, ctx)
+            return walk(node.child, not neg, replace(ctx, negated=not neg))
         if isinstance(node, And):
             native = ctx.native or any(_native_identity(rule, c, _IDENTITY, ctx.source) for c in node.children)
             pnative = ctx.parent_native or any(_native_identity(rule, c, ("parent_image",), ctx.source)
                                                for c in node.children)
             if native != ctx.native or pnative != ctx.parent_native:
-                ctx = _Context(native, pnative, ctx.source, ctx.column, ctx.webserver, ctx.cloud)
+                ctx = replace(ctx, native=native, parent_native=pnative)
         parts = [walk(c, neg, ctx) for c in node.children]
+        take_min = isinstance(node, And) != neg  # NOT flips AND and OR inside a filter
+        if not take_min and any(o is not None and o.kind == "unmeetable" for _, o in parts):
+            return None, None  # one branch of NOT (A AND B) always holds for an attack: the exclusion never applies
         scored = [(lv, o) for lv, o in parts if lv is not None]
         if not scored:
             return None, None
-        take_min = isinstance(node, And) != neg  # NOT flips AND and OR inside a filter
         return (min if take_min else max)(scored, key=lambda x: x[0])  # type: ignore[arg-type,return-value]
 
     assert rule.tree is not None
