@@ -356,7 +356,9 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
     f = fld.casefold()
     if f in t.event_id_fields:
         return _event_id(value)
-    if f in t.routing or (f == "event.action" and not ctx.cloud) or (f == "category" and not ctx.cloud):
+    if f == "eventtype" and ctx.cloud and "." in value:
+        f, fld = "eventtype#cloud", "eventType"  # Okta's operation, not Splunk's eventtype routing
+    elif f in t.routing or (f == "event.action" and not ctx.cloud) or (f == "category" and not ctx.cloud):
         return None, "selects the event source (routing): given, not an observable of the behaviour", "", "routing"
     cls = field_class(fld, ctx.source)
     if cls is None:
@@ -551,7 +553,8 @@ def column_of(rule: NormalizedRule) -> tuple[str | None, str, bool]:
                                                             "bitbucket", "cisco", "jumpcloud", "zoom"):
             col, why = _source_column("cloud")
         if col is not None:
-            if col == "A" and name not in ("ps_script", "ps_module", "windows/security", "windows/system"):
+            if col == "A" and ls.product not in ("windows", "linux", "macos") \
+                    and name not in ("ps_script", "ps_module", "windows/security", "windows/system"):
                 cloud = True
             if name in ("windows/security", "windows/system") and ids:
                 col, why = _id_column(ids, col, why)

@@ -183,3 +183,123 @@ def test_to_dict_contract():
     assert isinstance(r, Robustness) and r.evade
     with pytest.raises(Exception):
         r.level = 2  # type: ignore[misc]
+
+
+# -- how the method reads filters, hosts, settings and identities ------------------------------------
+
+def test_a_filter_takes_its_weakest_exclusion():
+    # NOT (C OR D) is NOT C AND NOT D: the exclusion the adversary meets most easily decides.
+    sel = ("process.pe.original_file_name", "eq", ("presentationhost.exe",))
+    filt = ("process.command_line", "contains", (" c:\\program files", " c:\\windows\\"))
+    r = robustness_of(_rule([sel, filt], And([Leaf(0), Not(Leaf(1))])))
+    assert r.level == 1 and r.decider is not None and not r.decider.positive
+    assert "user can write" in r.reason
+    # the same exclusion without the folder above C:\Windows\Temp cannot be met by the adversary
+    safe = ("process.command_line", "contains", (" c:\\program files",))
+    assert robustness_of(_rule([sel, safe], And([Leaf(0), Not(Leaf(1))]))).level == 3
+
+
+def test_a_selection_keeps_its_strongest_value():
+    r = robustness_of(_rule([("process.command_line", "contains", (" c:\\windows\\", "vssadmin delete shadows"))],
+                            Leaf(0)))
+    assert r.level == 3
+
+
+def test_an_exclusion_of_empty_command_lines_cannot_be_met():
+    sel = ("process.pe.original_file_name", "eq", ("cmd.exe",))
+    name = ("process.name", "eq", ("cmd.exe",))
+    empty = ("process.command_line", "is_null", ("",))
+    r = robustness_of(_rule([sel, name, empty], And([Leaf(0), Not(And([Leaf(1), Leaf(2)]))])))
+    assert r.level == 3  # the filter never applies to a command that does something
+    # an exclusion the adversary can meet (their own binary with their own script) does lower it
+    own = ("process.name", "eq", ("updater.exe",))
+    named = ("process.command_line", "contains", ("evil.bat",))
+    assert robustness_of(_rule([sel, own, named], And([Leaf(0), Not(And([Leaf(1), Leaf(2)]))]))).level == 1
+
+
+def test_a_pre_existing_host_parent_is_level_3_a_launched_one_level_1():
+    child = ("process.pe.original_file_name", "eq", ("powershell.exe",))
+    host = ("process.parent.name", "eq", ("vmtoolsd.exe",))
+    lolbin = ("process.parent.name", "eq", ("mshta.exe",))
+    assert robustness_of(_rule([child, host], And([Leaf(0), Leaf(1)]))).level == 3
+    assert robustness_of(_rule([child, lolbin], And([Leaf(0), Leaf(1)]))).level == 1
+
+
+def test_a_host_process_acting_is_level_3_but_not_as_a_spawned_child():
+    host = ("process.name", "eq", ("w3wp.exe",))
+    assert score_value("process.name", "eq", "w3wp.exe",
+                       _ctx(source="file_event"))[0] == 3
+    assert score_value("process.name", "eq", "w3wp.exe", _ctx(source="process_creation"))[0] == 1
+    assert robustness_of(_rule([host], Leaf(0), category="file_event")).level == 3
+
+
+def test_a_native_program_in_an_exclusion_is_level_3_in_a_selection_level_1():
+    assert score_value("process.name", "eq", "cmd.exe", _ctx(negated=True))[0] == 3
+    assert score_value("process.name", "eq", "cmd.exe", _ctx())[0] == 1
+    assert score_value("process.name", "eq", "evil.exe", _ctx(negated=True))[0] == 1
+
+
+def test_powershell_cmdlets_are_a_native_tools_arguments_but_script_functions_are_not():
+    assert score_value("process.command_line", "contains", "Add-PSSnapin")[0] == 3
+    assert score_value("process.command_line", "contains", "[System.Convert]::FromBase64String")[0] == 3
+    assert score_value("process.command_line", "contains", "Invoke-CVE")[0] == 2
+    assert score_value("process.command_line", "contains", "sekurlsa::logonpasswords")[0] == 2
+    assert score_value("process.command_line", "contains", "import-module \"$env:temp\\")[0] == 1
+
+
+def test_os_setting_keys_are_level_4_and_sub_technique_keys_level_5():
+    crash = r"HKLM\System\CurrentControlSet\Control\CrashControl\CrashDumpEnabled"
+    assert score_value("registry.path", "contains", crash)[0] == 4
+    r = score_value("registry.path", "contains", r"\Control\Session Manager\AppCertDlls")
+    assert r[0] == 5 and "T1546.009" in r[1]
+    assert score_value("registry.path", "contains", r"\Software\SomeVendor\Settings")[0] == 3
+
+
+def test_well_known_identities_are_level_3_others_level_1():
+    for v in ("S-1-5-18", "ESX Admins", "Domain Admins", "root", "S-1-5-21-1-2-3-512"):
+        assert score_value("user.name", "eq", v)[0] == 3, v
+    assert score_value("user.name", "eq", "bob")[0] == 1
+    assert score_value("ObjectName", "ends_with", "-500")[0] == 3  # a SAM object by its RID (4661)
+
+
+def test_inside_boundary_addresses_are_level_3_public_ones_level_1():
+    for v in ("127.0.0.1", "::", "10.0.0.0/8", "192.168.1.5", "169.254.169.254"):
+        assert score_value("source.ip", "eq", v)[0] == 3, v
+    assert score_value("source.ip", "eq", "8.8.8.8")[0] == 1
+
+
+def test_fixed_folders_and_file_names_are_the_environment_not_the_adversarys_choice():
+    assert score_value("file.path", "starts_with", "\\logging\\cmdletinfra\\localpowershell\\cmdlet\\")[0] == 3
+    assert score_value("file.name", "eq", "StartupParameters.plist")[0] == 3
+    assert score_value("file.path", "wildcard", "/Library/StartupItems/*/StartupParameters.plist")[0] == 5
+    assert score_value("file.path", "contains", "\\AppData\\Roaming\\Evil\\")[0] == 1
+    assert score_value("file.name", "eq", "payload.dll")[0] == 1
+
+
+def test_security_account_events_are_kernel_mode_task_events_application():
+    acct = robustness_of(_rule([("EventID", "eq", ("4720",)), ("SamAccountName", "contains", ("anonymous",))],
+                               And([Leaf(0), Leaf(1)]), category="", product="windows"))
+    assert (acct.level, acct.column) == (1, "K")
+    task = robustness_of(_rule([("EventID", "eq", ("4698",))], Leaf(0), category="", product="windows"))
+    assert (task.level, task.column) == (4, "A")
+
+
+def _ctx(**kw):
+    from rulelint.analysis.robustness import _Context
+
+    return _Context(**kw)
+
+
+def test_okta_event_types_are_operations_splunk_eventtypes_routing():
+    from rulelint.analysis.robustness import _Context
+
+    assert score_value("eventType", "eq", "user.mfa.factor.deactivate", _Context(cloud=True))[0] == 4
+    assert score_value("eventType", "eq", "AwsApiCall", _Context(cloud=True))[0] is None
+    assert score_value("eventtype", "eq", "wineventlog_application", _Context())[0] is None
+
+
+def test_application_channel_events_of_one_behaviour_are_level_4():
+    wmi = robustness_of(_rule([("EventID", "eq", ("19", "20", "21"))], Leaf(0), category="wmi_event"))
+    assert wmi.level == 4
+    logoff = robustness_of(_rule([("EventID", "eq", ("4634",))], Leaf(0), category="", product="windows"))
+    assert logoff.level is None and "only selects" in logoff.reason
