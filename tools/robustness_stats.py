@@ -26,16 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     rules = load_paths([str(p) for p in discover([str(root)])], 2).rules
     dist: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     nulls: collections.Counter = collections.Counter()
+    columns: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     labels: dict[str, str] = {}
     for r in rules:
         rob = robustness_of(r)
         dist[r.vendor][rob.level if rob.level is not None else "null"] += 1
+        columns[r.vendor][rob.column or "none"] += 1
         if rob.level is None:
             nulls[rob.reason.split(":")[0][:70]] += 1
         labels[f"{Path(r.path).relative_to(root)}#{r.id}"] = rob.label
     print(f"| vendor | rules | 1 | 2 | 3 | 4 | 5 | null |\n|---|---:|---:|---:|---:|---:|---:|---:|")
     for vendor, c in sorted(dist.items()):
         print(f"| {vendor} | {sum(c.values()):,} | " + " | ".join(f"{c[k]:,}" for k in (1, 2, 3, 4, 5, "null")) + " |")
+    print("\ncolumns:")
+    for vendor, c in sorted(columns.items()):
+        print(f"  {vendor}: " + ", ".join(f"{k} {c[k]:,}" for k in ("A", "U", "K", "H", "P", "none") if c[k]))
     print("\nno level:")
     for why, n in nulls.most_common(12):
         print(f"  {n:5d}  {why}")

@@ -524,8 +524,28 @@ def _source_column(name: str) -> tuple[str | None, str]:
     return None, ""
 
 
+# Field families that name a second event source inside one rule (a Splunk join of two data
+# models, an EQL sequence): the rule is evaded at its weakest sensor.
+_FAMILY_SOURCES = (("file.", "file_event"), ("registry.", "registry_set"))
+
+
 def column_of(rule: NormalizedRule) -> tuple[str | None, str, bool]:
-    """(column, reason, cloud?) of the rule's event source."""
+    """(column, reason, cloud?) of the rule's event source: the weakest of the sources it reads."""
+    col, why, cloud = _primary_column(rule)
+    if col not in ("U", "K") or rule.logsource.category != "process_creation":
+        return col, why, cloud  # file-like sources (pipes, file access) name their object with file.* fields
+    for i, p in enumerate(rule.predicates):
+        if not rule.polarity.get(i, True):
+            continue
+        for prefix, source in _FAMILY_SOURCES:
+            if p.field.startswith(prefix):
+                other, other_why = _source_column(source)
+                if other and _COLUMN_RANK.get(other, 9) < _COLUMN_RANK[col]:
+                    return other, f"{other_why} (the rule also reads {p.field}: the weaker sensor decides)", cloud
+    return col, why, cloud
+
+
+def _primary_column(rule: NormalizedRule) -> tuple[str | None, str, bool]:
     ls = rule.logsource
     t = table()
     cloud = False

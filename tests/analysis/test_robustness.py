@@ -303,3 +303,13 @@ def test_application_channel_events_of_one_behaviour_are_level_4():
     assert wmi.level == 4
     logoff = robustness_of(_rule([("EventID", "eq", ("4634",))], Leaf(0), category="", product="windows"))
     assert logoff.level is None and "only selects" in logoff.reason
+
+
+def test_a_rule_reading_two_sensors_sits_in_the_weaker_column():
+    proc = ("process.name", "eq", ("java.exe",))
+    jsp = ("file.name", "ends_with", (".jsp",))
+    both = robustness_of(_rule([proc, jsp], And([Leaf(0), Leaf(1)])))  # a Splunk join of Processes and Filesystem
+    assert both.column == "U" and "weaker sensor" in both.column_reason
+    assert robustness_of(_rule([proc], Leaf(0))).column == "K"
+    pipe = robustness_of(_rule([("file.name", "eq", ("\\atsvc",))], Leaf(0), category="pipe_created"))
+    assert pipe.column == "K"  # a pipe event names its pipe with file.name: one sensor
