@@ -174,6 +174,8 @@ _CMDLET = re.compile(r"\b(get|set|new|remove|add|invoke|start|stop|test|enable|d
                      r"suspend|resume|backup|restore|connect|disconnect|enter|exit|push|pop|join|split|show|hide|"
                      r"lock|unlock|protect|unprotect|request|receive|approve|deny|debug|trace|watch|initialize|"
                      r"reset|rename|sync|search|edit|limit|group|merge|skip|sort|tee|where|foreach)-[a-z]{3,}", re.I)
+# WMI classes the OS's providers serve (Win32_*, MSAcpi_*, CIM_*, MSFT_*): calling them is using a pre-existing tool.
+_WMI_CLASS = re.compile(r"\b(win32|msacpi|cim|msft)_[a-z]\w+", re.I)
 _DOTNET = re.compile(r"\[(system\.|reflection\.|convert\]|io\.|net\.|runtime\.|text\.|security\.)|\]::|"
                      r"\b(system\.(reflection|net|io|management|runtime|security)|add-type|new-object|iex\b|"
                      r"frombase64string|virtualalloc|getprocaddress|getdelegateforfunctionpointer|amsiutils|"
@@ -187,7 +189,7 @@ _BUILTIN_INVOKE = frozenset({"expression", "command", "webrequest", "restmethod"
 
 def _native_call(value: str) -> bool:
     """A cmdlet or .NET API of PowerShell itself (arguments of the pre-existing tool)."""
-    if _DOTNET.search(value):
+    if _DOTNET.search(value) or _WMI_CLASS.search(value):
         return True
     for m in _CMDLET.finditer(value):
         verb, _, noun = m.group(0).casefold().partition("-")
@@ -391,7 +393,9 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
         if _is_host(value) or (ctx.negated and _is_native_name(value)):
             variant = "native"
     elif cls == "target_image":
-        if (_is_native_name(value) or _is_host(value)) and not _adversary_tool(value):
+        if _basename(value).strip("*") in t.raw["technique_targets"]:
+            variant = "technique"
+        elif (_is_native_name(value) or _is_host(value)) and not _adversary_tool(value):
             variant = "native"
     elif cls in ("original_name",):
         if _is_native_name(value):
@@ -445,7 +449,8 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
             return level, f"{t.raw['technique_keys'][chokepoint]}: {reason}", evade, kind
         if _adversary_tool(value):
             variant = "ephemeral"
-        elif _in(value, t.raw["location_keys"]):
+        elif _in(value, t.raw["location_keys"]) or (
+                f in ("registry.value", "registry_value_name") and "\\" + value.casefold().strip("\\*") in t.raw["location_keys"]):
             variant = "location"
     elif cls == "registry_data":
         if t.setting.match(value.strip()):
@@ -532,6 +537,10 @@ _FAMILY_SOURCES = (("file.", "file_event"), ("registry.", "registry_set"))
 def column_of(rule: NormalizedRule) -> tuple[str | None, str, bool]:
     """(column, reason, cloud?) of the rule's event source: the weakest of the sources it reads."""
     col, why, cloud = _primary_column(rule)
+    payload = {f.casefold() for f in table().raw["payload_fields"]}
+    for i, p in enumerate(rule.predicates):
+        if rule.polarity.get(i, True) and p.field.casefold() in payload:
+            return "P", f"the rule reads {p.field}, the protocol payload (Payload column)", cloud
     if col not in ("U", "K") or rule.logsource.category != "process_creation":
         return col, why, cloud  # file-like sources (pipes, file access) name their object with file.* fields
     for i, p in enumerate(rule.predicates):

@@ -313,3 +313,24 @@ def test_a_rule_reading_two_sensors_sits_in_the_weaker_column():
     assert robustness_of(_rule([proc], Leaf(0))).column == "K"
     pipe = robustness_of(_rule([("file.name", "eq", ("\\atsvc",))], Leaf(0), category="pipe_created"))
     assert pipe.column == "K"  # a pipe event names its pipe with file.name: one sensor
+
+
+def test_lsass_as_the_target_is_the_techniques_object():
+    target = ("TargetImage", "ends_with", ("\\lsass.exe",))
+    r = robustness_of(_rule([target, ACCESS], And([Leaf(0), Leaf(1)]), category="process_access"))
+    assert r.level == 4  # the method's level-4 example: TargetImage lsass.exe with GrantedAccess
+    other = ("TargetImage", "ends_with", ("\\notepad.exe",))
+    assert robustness_of(_rule([other, ACCESS], And([Leaf(0), Leaf(1)]), category="process_access")).level == 3
+
+
+def test_wmi_classes_and_security_value_names_are_the_platforms():
+    assert score_value("ScriptBlockText", "contains", "MSAcpi_ThermalZoneTemperature")[0] == 3
+    assert score_value("ScriptBlockText", "contains", "ThermalZone")[0] == 2
+    assert score_value("registry.value", "eq", "AmsiEnable")[0] == 4
+    assert score_value("registry.value", "eq", "MyToolSetting")[0] == 3
+
+
+def test_a_protocol_command_in_the_payload_is_level_3_in_the_payload_column():
+    r = robustness_of(_rule([("network_traffic.redis.query", "contains", ("config set dir",))], Leaf(0),
+                            category="", product=""))
+    assert (r.level, r.column) == (3, "P")
