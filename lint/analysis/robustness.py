@@ -636,9 +636,14 @@ def _native_identity(rule: NormalizedRule, node: Node, cls_wanted: tuple[str, ..
         return False
     for leaf in leaves:
         p = rule.predicates[leaf.pred]  # type: ignore[union-attr]
-        if field_class(p.field, source) not in cls_wanted or not p.values:
+        cls = field_class(p.field, source)
+        if not p.values or not rule.polarity.get(leaf.pred, True):  # type: ignore[union-attr]
             return False
-        if not all(_is_native_name(v) for v in p.values):
+        if cls == "command_line" and "image" in cls_wanted:
+            # `CommandLine|contains|all: [schtasks, /create]`: the native tool named in one part runs the others
+            if not all(_mentions_native(v) and not _looks_ephemeral(v) for v in p.values):
+                return False
+        elif cls not in cls_wanted or not all(_is_native_name(v) for v in p.values):
             return False
     return True
 

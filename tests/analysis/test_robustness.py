@@ -334,3 +334,10 @@ def test_a_protocol_command_in_the_payload_is_level_3_in_the_payload_column():
     r = robustness_of(_rule([("network_traffic.redis.query", "contains", ("config set dir",))], Leaf(0),
                             category="", product=""))
     assert (r.level, r.column) == (3, "P")
+
+
+def test_arguments_beside_a_native_tools_name_are_that_tools():
+    name = ("process.command_line", "contains", ("schtasks",))
+    arg = ("process.command_line", "contains", ("/create",))
+    assert robustness_of(_rule([name, arg], And([Leaf(0), Leaf(1)]))).level == 3
+    assert robustness_of(_rule([arg], Leaf(0))).level == 2  # whose argument is unknown: a brought tool's at worst

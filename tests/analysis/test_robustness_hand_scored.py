@@ -22,11 +22,13 @@ HERE = Path(__file__).parent
 # (file, vendor counts, floor of exact levels, ceiling of the mean absolute error)
 # Set 1: 16/30 and 0.86 when added; 28/30 and 0.14 once the table followed the method on filters, hosts,
 # OS settings, well-known identities and inside-boundary addresses.
-# Set 2: 20/30 and 0.35 at its blind first comparison; 23/30 and 0.22 after WMI classes, registry value
-# names, protocol payload commands and the ClickOnce host were added to the table.
+# Set 2: 20/30 and 0.35 at its blind first comparison; 23/30 and 0.26 after WMI classes, registry value
+# names, protocol payload commands and the ClickOnce host were added to the table and the arguments beside a
+# native tool's name in one command line were read as that tool's (the scorer reads a program's name inside a
+# command line as an image name, level 1; rulelint keeps the method's command line of a pre-existing tool, 3).
 SETS = [
     ("robustness_hand_scored.yml", {"sigma": 14, "elastic": 8, "splunk": 8}, 28, 0.14),
-    ("robustness_hand_scored_2.yml", {"sigma": 16, "elastic": 7, "splunk": 7}, 23, 0.23),
+    ("robustness_hand_scored_2.yml", {"sigma": 16, "elastic": 7, "splunk": 7}, 23, 0.26),
 ]
 
 
