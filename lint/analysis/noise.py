@@ -181,8 +181,25 @@ class Form:
                 del rest[k]
         if not vals and len(rest) == 1:
             return next(iter(rest.values()))
-        share = noisy_or(list(vals.values()) + [f.share for f in rest.values()])
+        share = noisy_or(list(vals.values()) + [Form._beyond(f, vals) for f in rest.values()])
         return Form("or", share, ("O", frozenset(vals), frozenset(rest)), vals, rest)
+
+    @staticmethod
+    def _beyond(part: "Form", vals: dict) -> float:
+        """The share of an AND part that the OR's own values do not already count: in
+        `cmd or (x and (cmd or wny))` only `x and wny` adds matches. Counting `cmd` twice would
+        let a wider OR (one that absorbs the part) score lower than a narrower one."""
+        if part.kind != "and" or not vals:
+            return part.share
+        shares, changed = [], False
+        for g in part.factors.values():
+            if g.kind == "or" and not g.rest and g.values.keys() & vals.keys():
+                left = [v for k, v in g.values.items() if k not in vals]
+                shares.append(noisy_or(left))
+                changed = True
+            else:
+                shares.append(g.share)
+        return narrow(shares) * trim(list(part.weights.values())) if changed else part.share
 
     @staticmethod
     def all_of(parts: dict, weights: dict) -> "Form":

@@ -175,7 +175,11 @@ _CMDLET = re.compile(r"\b(get|set|new|remove|add|invoke|start|stop|test|enable|d
                      r"lock|unlock|protect|unprotect|request|receive|approve|deny|debug|trace|watch|initialize|"
                      r"reset|rename|sync|search|edit|limit|group|merge|skip|sort|tee|where|foreach)-[a-z]{3,}", re.I)
 # WMI classes the OS's providers serve (Win32_*, MSAcpi_*, CIM_*, MSFT_*): calling them is using a pre-existing tool.
-_WMI_CLASS = re.compile(r"\b(win32|msacpi|cim|msft)_[a-z]\w+", re.I)
+_WMI_CLASS = re.compile(r"\b(win32|msacpi|cim|msft)_[a-z]\w+|"
+                        # modules that ship with Windows PowerShell or Windows features
+                        r"\b(psreadline|microsoft\.powershell\.\w+|cimcmdlets|bitstransfer|scheduledtasks|netsecurity|"
+                        r"smbshare|nettcpip|defender|configdefender|activedirectory|grouppolicy|dnsserver|storage|"
+                        r"pki|appx|dism|wdac|exchangepowershell|microsoft\.exchange\.management)\b", re.I)
 _DOTNET = re.compile(r"\[(system\.|reflection\.|convert\]|io\.|net\.|runtime\.|text\.|security\.)|\]::|"
                      r"\b(system\.(reflection|net|io|management|runtime|security)|add-type|new-object|iex\b|"
                      r"frombase64string|virtualalloc|getprocaddress|getdelegateforfunctionpointer|amsiutils|"
@@ -217,7 +221,7 @@ def _mentions_native(value: str) -> bool:
     """A native tool named inside a longer value (a command line)."""
     t = table()
     for tok in re.split(r"[\s\"',;|&()=]+", value.casefold()):
-        if tok and len(tok) > 2 and _is_native_name(tok) and tok not in ("open", "more", "at", "id", "env", "find", "sort"):
+        if tok and len(tok) > 2 and (_is_native_name(tok) or _basename(tok) in t.native_dlls) and tok not in ("open", "more", "at", "id", "env", "find", "sort"):
             return True
     return False
 
@@ -252,7 +256,7 @@ def _looks_ephemeral(value: str) -> bool:
         return True
     for tok in re.split(r"[\s\"',;|&()=]+", v):
         if tok and not tok.startswith(".") and _FILE_EXT.search(tok) and not _is_native_name(tok) \
-                and _basename(tok) not in table().native_dlls:
+                and not _is_host(tok) and _basename(tok) not in table().native_dlls:
             return True
     return False
 
@@ -420,7 +424,7 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
             variant = "ephemeral"
         elif _adversary_tool(value):
             variant = None
-        elif _native_call(value) or (f == KEYWORD_FIELD.casefold() and _mentions_native(value)):
+        elif _native_call(value) or _mentions_native(value) or _is_host(value):
             variant = "native"
     elif cls == "file" and f in ("objectname", "path") and _in(value, t.raw["location_keys"]) \
             and not _FILE_EXT.search(value):
