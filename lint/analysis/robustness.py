@@ -270,6 +270,10 @@ def _first(value: str, needles: list[str] | dict[str, str]) -> str | None:
     return next((n for n in needles if n in v), None)
 
 
+def _mentions_host(value: str) -> bool:
+    return any(_is_host(tok) for tok in re.split(r"[\s\"',;|&()=]+", value) if tok)
+
+
 def _is_folder(value: str) -> bool:
     """A folder of the system or an installed application, two levels deep or more, outside user-writable places."""
     v = value.casefold().rstrip("*")
@@ -316,7 +320,8 @@ _WELLKNOWN_NAMES = frozenset({
 
 def _is_wellknown_identity(value: str) -> bool:
     v = value.casefold().strip().strip("*")
-    return bool(_WELLKNOWN_SID.match(v)) or v in _WELLKNOWN_NAMES
+    # Kubernetes' own identities (system:serviceaccount:..., system:masters) are the platform's namespace
+    return bool(_WELLKNOWN_SID.match(v)) or v in _WELLKNOWN_NAMES or v.startswith("system:")
 
 
 def _is_inside_address(value: str) -> bool:
@@ -364,7 +369,8 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
         return _event_id(value)
     if f == "eventtype" and ctx.cloud and "." in value:
         f, fld = "eventtype#cloud", "eventType"  # Okta's operation, not Splunk's eventtype routing
-    elif f in t.routing or (f == "event.action" and not ctx.cloud) or (f == "category" and not ctx.cloud):
+    elif f in t.routing or (f == "event.action" and not ctx.cloud) or (f == "category" and not ctx.cloud) \
+            or (f == "service.name" and ctx.cloud):  # a cloud log's service.name is the provider's API
         return None, "selects the event source (routing): given, not an observable of the behaviour", "", "routing"
     cls = field_class(fld, ctx.source)
     if cls is None:
@@ -405,7 +411,8 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
         if _is_native_name(value):
             variant = "native"
     elif cls == "pe_metadata":
-        if re.search(r"microsoft|windows|sysinternals|apple|linux", value, re.I) and not _adversary_tool(value):
+        if re.search(r"microsoft|sysinternals|apple inc|^windows\b|operating system", value.strip(), re.I) \
+                and not _adversary_tool(value):
             variant = "native"
     elif cls == "dll":
         b = _basename(value)
@@ -443,9 +450,8 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
         elif _is_folder(value):
             variant = "system"  # where the mechanism needs the file (cron.hourly, a web root), not its name
 
-        elif _is_system_path(value) and (not _looks_ephemeral(value) or (
-                op == "eq" and re.match(r"^(c:|%(windir|systemroot)%)\\windows\\", value, re.I))):
-            variant = "system"  # a fixed file of the installed system (by full path) is not a name the adversary picks
+        elif _is_system_path(value) and not _looks_ephemeral(value):
+            variant = "system"  # a file of the installed system; a new name under System32 is still the adversary's
     elif cls == "registry_key":
         chokepoint = _first(value, t.raw["technique_keys"])
         if chokepoint:
@@ -643,9 +649,9 @@ def _native_identity(rule: NormalizedRule, node: Node, cls_wanted: tuple[str, ..
         cls = field_class(p.field, source)
         if not p.values or not rule.polarity.get(leaf.pred, True):  # type: ignore[union-attr]
             return False
-        if cls == "command_line" and "image" in cls_wanted:
+        if (cls == "command_line" and "image" in cls_wanted) or (cls == "parent_command_line" and "parent_image" in cls_wanted):
             # `CommandLine|contains|all: [schtasks, /create]`: the native tool named in one part runs the others
-            if not all(_mentions_native(v) and not _looks_ephemeral(v) for v in p.values):
+            if not all((_mentions_native(v) or _mentions_host(v)) and not _looks_ephemeral(v) for v in p.values):
                 return False
         elif cls not in cls_wanted or not all(_is_native_name(v) for v in p.values):
             return False

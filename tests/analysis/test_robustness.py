@@ -341,3 +341,22 @@ def test_arguments_beside_a_native_tools_name_are_that_tools():
     arg = ("process.command_line", "contains", ("/create",))
     assert robustness_of(_rule([name, arg], And([Leaf(0), Leaf(1)]))).level == 3
     assert robustness_of(_rule([arg], Leaf(0))).level == 2  # whose argument is unknown: a brought tool's at worst
+
+
+def test_a_malware_name_under_system32_is_still_the_adversarys():
+    assert score_value("file.path", "eq", r"c:\windows\system32\drivers\moriyastreamwatchmen.sys")[0] == 1
+    assert score_value("file.path", "eq", r"c:\windows\system32\wpbbin.exe")[0] == 3
+
+
+def test_version_metadata_is_native_only_for_the_platforms_vendor():
+    assert score_value("process.pe.description", "eq", "Windows Command Processor")[0] == 3
+    assert score_value("process.pe.product", "eq", "Microsoft Windows Operating System")[0] == 3
+    assert score_value("process.pe.description", "eq", "Epoolsoft Windows Information View Tools")[0] == 2
+
+
+def test_a_cloud_logs_service_name_is_its_source_and_platform_identities_are_fixed():
+    from rulelint.analysis.robustness import _Context
+
+    assert score_value("service.name", "eq", "k8s.io", _Context(cloud=True))[0] is None
+    assert score_value("service.name", "eq", "evilsvc", _Context())[0] == 1
+    assert score_value("client.user.email", "starts_with", "system:serviceaccount:")[0] == 3
