@@ -234,8 +234,13 @@ def _adversary_tool(value: str) -> str | None:
     return None
 
 
+_ADDRESS_CHARS = re.compile(r"^[0-9a-f.:/]+$", re.I)
+
+
 def _is_address(value: str) -> bool:
     v = value.strip("*/ ")
+    if not _ADDRESS_CHARS.match(v) or not any(c.isdigit() or c == ":" for c in v):
+        return False  # most values are names: skip the address parser
     try:
         ipaddress.ip_network(v, strict=False)
         return True
@@ -326,6 +331,8 @@ def _is_wellknown_identity(value: str) -> bool:
 
 def _is_inside_address(value: str) -> bool:
     v = value.strip("*/ ")
+    if not _ADDRESS_CHARS.match(v):
+        return False
     try:
         net = ipaddress.ip_network(v, strict=False)
     except ValueError:
@@ -363,6 +370,11 @@ def _entry(cls: str, variant: str | None = None) -> tuple[int, str, str]:
 
 def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tuple[int | None, str, str, str]:
     """(level, reason, evade, kind) of one canonical (field, op, value)."""
+    return _score_value(fld, op, value, ctx)
+
+
+@lru_cache(maxsize=1 << 17)  # the same value recurs across thousands of rules (cmd.exe, lsass.exe)
+def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | None, str, str, str]:
     t = table()
     f = fld.casefold()
     if f in t.event_id_fields:
@@ -491,6 +503,9 @@ def score_value(fld: str, op: str, value: str, ctx: _Context = _Context()) -> tu
     elif cls == "cloud_parameter":
         if _looks_ephemeral(value):
             variant = "ephemeral"
+    elif cls == "user_agent":
+        if any(value.casefold().lstrip("*").startswith(ua) for ua in t.raw["native_user_agents"]):
+            variant = "native"
     elif cls == "identity":
         if _is_wellknown_identity(value):
             variant = "wellknown"
@@ -658,8 +673,22 @@ def _native_identity(rule: NormalizedRule, node: Node, cls_wanted: tuple[str, ..
     return True
 
 
+_STORED = "robustness"  # rule.extra key: the score computed at load, cached with it
+
+
+def attach_robustness(rule: NormalizedRule) -> None:
+    """Score the rule now and keep the score with it (the loader calls this)."""
+    rule.extra[_STORED] = _score(rule)
+
+
 def robustness_of(rule: NormalizedRule) -> Robustness:
-    """The rule's STP level, column and observables (computed from its logic only)."""
+    """The rule's STP level, column and observables (computed from its logic only; the
+    score attached at load when there is one)."""
+    stored = rule.extra.get(_STORED)
+    return stored if isinstance(stored, Robustness) else _score(rule)
+
+
+def _score(rule: NormalizedRule) -> Robustness:
     column, column_reason, cloud = column_of(rule) if rule.tree is not None else (None, "", False)
     none = _why_none(rule)
     if none:

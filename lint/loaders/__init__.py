@@ -14,6 +14,7 @@ from ..parallel import jobs_for, paused, process_map
 from ..cache import Cache, Stamp, digest_of
 from ..model.canonical import canonicalize
 from ..model.tree import MAX_DEPTH, depth
+from ..analysis.robustness import attach_robustness
 from .elastic import load_elastic, looks_like_elastic, read_toml
 from . import escapes
 from .result import LoadResult, parse_error
@@ -75,6 +76,13 @@ def load_stamped(path: str) -> tuple[LoadResult, Stamp | None]:
         if any(depth(r.tree) > MAX_DEPTH for r in result.rules):
             # Whatever a parser let through: the model's walks are recursive to this depth.
             result = LoadResult(findings=[parse_error(path, None, f"rule logic nests deeper than {MAX_DEPTH} levels")])
+        for rule in result.rules:
+            # Scored where the file is parsed (both cores, cached with the load): a warm JSON run,
+            # explain and reports then read it instead of scoring thousands of rules again.
+            try:
+                attach_robustness(rule)
+            except Exception:  # a scoring fault must not cost the rule: it is scored again on demand
+                rule.extra.pop("robustness", None)
     except RecursionError:
         result = LoadResult(findings=[parse_error(path, None, "rule nests too deeply")])
     except Exception as e:  # last resort: one bad file must not end the run

@@ -97,10 +97,10 @@ class NormalizedRule:
     has_logic: ClassVar[bool] = True
     stored_noise: ClassVar[float | None] = None
 
-    # Derived views, computed once on demand.
-    _polarity: dict[int, bool] | None = None
-    _branches: tuple[list[Branch], bool] | None = None
-    _keys: tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]] | None = None
+    # Derived views, computed once on demand: not part of what the rule is (equality, repr).
+    _polarity: dict[int, bool] | None = field(default=None, compare=False, repr=False)
+    _branches: tuple[list[Branch], bool] | None = field(default=None, compare=False, repr=False)
+    _keys: tuple[frozenset[IndicatorKey], frozenset[IndicatorKey]] | None = field(default=None, compare=False, repr=False)
 
     _STATE = ("key", "id", "title", "vendor", "path", "line", "logic_line", "techniques", "tactics",
               "logsource", "predicates", "kind", "references", "beyond_query", "steps", "maxspan", "unmodelled", "level", "status", "extra")

@@ -360,3 +360,8 @@ def test_a_cloud_logs_service_name_is_its_source_and_platform_identities_are_fix
     assert score_value("service.name", "eq", "k8s.io", _Context(cloud=True))[0] is None
     assert score_value("service.name", "eq", "evilsvc", _Context())[0] == 1
     assert score_value("client.user.email", "starts_with", "system:serviceaccount:")[0] == 3
+
+
+def test_a_native_clients_fixed_user_agent_is_the_pre_existing_tools():
+    assert score_value("c-useragent", "starts_with", "Microsoft BITS/")[0] == 3
+    assert score_value("c-useragent", "starts_with", "rclone/v")[0] == 1
