@@ -379,10 +379,10 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
     f = fld.casefold()
     if f in t.event_id_fields:
         return _event_id(value)
-    if f == "eventtype" and ctx.cloud and "." in value:
-        f, fld = "eventtype#cloud", "eventType"  # Okta's operation, not Splunk's eventtype routing
-    elif f in t.routing or (f == "event.action" and not ctx.cloud) or (f == "category" and not ctx.cloud) \
-            or (f == "service.name" and ctx.cloud):  # a cloud log's service.name is the provider's API
+    okta_operation = f == "eventtype" and ctx.cloud and "." in value  # not Splunk's eventtype routing
+    routing = (f in t.routing and not okta_operation) or (f in ("event.action", "category") and not ctx.cloud) \
+        or (f == "service.name" and ctx.cloud)  # a cloud log's service.name is the provider's API
+    if routing:
         return None, "selects the event source (routing): given, not an observable of the behaviour", "", "routing"
     cls = field_class(fld, ctx.source)
     if cls is None:
