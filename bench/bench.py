@@ -79,7 +79,7 @@ def stages(corpus: str) -> list[tuple[str, float, float, str]]:
     A real run overlaps some of them (it indexes and reads the reference while workers
     parse, and stores the snapshot while they judge); here each is timed alone."""
     from rulelint import reference
-    from rulelint.analysis.robustness import robustness_of
+    from rulelint.analysis.robustness import score_rule
     from rulelint.analysis.run_state import Analysis
     from rulelint.checks import CHECKS
     from rulelint.judge import judge
@@ -115,8 +115,9 @@ def stages(corpus: str) -> list[tuple[str, float, float, str]]:
     stage("reference", f"bundled index read and joined ({added} rules added)")
     data = snapshot.dump(index, None, {})
     stage("snapshot dump", f"{len(data) / 1e6:.1f} MB (what the cache stores)")
-    scored = [robustness_of(r) for r in loaded.rules]
-    stage("robustness", f"{len(scored)} rules scored, {sum(s.level is None for s in scored)} without a level (one core)")
+    scored = [score_rule(r) for r in loaded.rules]
+    stage("robustness", f"{len(scored)} rules scored again, {sum(s.level is None for s in scored)} without a level "
+                        "(one core; a run scores them within load + parse)")
     ctx = Analysis(index=index, common=Settings().commonness(index))
     findings, _ = judge(loaded.rules, list(CHECKS), ctx)
     stage("checks + noise", f"{len(findings)} findings (all cores)")

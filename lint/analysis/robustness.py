@@ -678,17 +678,18 @@ _STORED = "robustness"  # rule.extra key: the score computed at load, cached wit
 
 def attach_robustness(rule: NormalizedRule) -> None:
     """Score the rule now and keep the score with it (the loader calls this)."""
-    rule.extra[_STORED] = _score(rule)
+    rule.extra[_STORED] = score_rule(rule)
 
 
 def robustness_of(rule: NormalizedRule) -> Robustness:
     """The rule's STP level, column and observables (computed from its logic only; the
     score attached at load when there is one)."""
     stored = rule.extra.get(_STORED)
-    return stored if isinstance(stored, Robustness) else _score(rule)
+    return stored if isinstance(stored, Robustness) else score_rule(rule)
 
 
-def _score(rule: NormalizedRule) -> Robustness:
+def score_rule(rule: NormalizedRule) -> Robustness:
+    """Score the rule afresh (robustness_of reads the score attached at load)."""
     column, column_reason, cloud = column_of(rule) if rule.tree is not None else (None, "", False)
     none = _why_none(rule)
     if none:
