@@ -231,6 +231,7 @@ def render_robustness(rb: Robustness, out: TextIO) -> None:
             t.add_row(("+" if o.positive else "not") + mark, escape(inert(o.text())), lv, escape(o.reason))
         con.print(t)
     con.print("  combined: AND takes the lowest level, OR (and the values of one test) the highest; an "
-              "exclusion scores as its observables, operators flipped, AND-ed with the rest; routing is given")
+              "exclusion scores as its observables with the operators flipped (its values: the lowest), AND-ed "
+              "with the rest; routing is given")
     con.print(f"  set by: {escape(inert(rb.reason))}")
     con.print(f"  to evade: {escape(inert(rb.evade))}")
