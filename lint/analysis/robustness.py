@@ -188,7 +188,7 @@ _DOTNET = re.compile(r"\[(system\.|reflection\.|convert\]|io\.|net\.|runtime\.|t
 
 # PowerShell's own Invoke-* cmdlets; other Invoke-Xxx names are functions of offensive scripts (Invoke-Mimikatz).
 _BUILTIN_INVOKE = frozenset({"expression", "command", "webrequest", "restmethod", "item", "wmimethod", "cimmethod",
-                             "history", "restmethod", "asworkflow", "dscresource", "ciminstance"})
+                             "history", "asworkflow", "dscresource", "ciminstance"})
 
 
 def _native_call(value: str) -> bool:
@@ -221,7 +221,8 @@ def _mentions_native(value: str) -> bool:
     """A native tool named inside a longer value (a command line)."""
     t = table()
     for tok in re.split(r"[\s\"',;|&()=]+", value.casefold()):
-        if tok and len(tok) > 2 and (_is_native_name(tok) or _basename(tok) in t.native_dlls) and tok not in ("open", "more", "at", "id", "env", "find", "sort"):
+        if tok and len(tok) > 2 and (_is_native_name(tok) or _basename(tok) in t.native_dlls) \
+                and tok not in ("open", "more", "at", "id", "env", "find", "sort"):
             return True
     return False
 
@@ -471,8 +472,8 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
             return level, f"{t.raw['technique_keys'][chokepoint]}: {reason}", evade, kind
         if _adversary_tool(value):
             variant = "ephemeral"
-        elif _in(value, t.raw["location_keys"]) or (
-                f in ("registry.value", "registry_value_name") and "\\" + value.casefold().strip("\\*") in t.raw["location_keys"]):
+        elif _in(value, t.raw["location_keys"]) or (f in ("registry.value", "registry_value_name")
+                                                     and "\\" + value.casefold().strip("\\*") in t.raw["location_keys"]):
             variant = "location"
     elif cls == "registry_data":
         if t.setting.match(value.strip()):
@@ -664,7 +665,7 @@ def _native_identity(rule: NormalizedRule, node: Node, cls_wanted: tuple[str, ..
         cls = field_class(p.field, source)
         if not p.values or not rule.polarity.get(leaf.pred, True):  # type: ignore[union-attr]
             return False
-        if (cls == "command_line" and "image" in cls_wanted) or (cls == "parent_command_line" and "parent_image" in cls_wanted):
+        if (cls, cls_wanted) in (("command_line", _IDENTITY), ("parent_command_line", ("parent_image",))):
             # `CommandLine|contains|all: [schtasks, /create]`: the native tool named in one part runs the others
             if not all((_mentions_native(v) or _mentions_host(v)) and not _looks_ephemeral(v) for v in p.values):
                 return False
