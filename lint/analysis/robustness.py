@@ -86,10 +86,12 @@ class Robustness:
 
     @property
     def label(self) -> str:
-        """`3K` as the method writes a score; `none` without a level."""
-        if self.level is None:
-            return "none"
-        return f"{self.level}{self.column or ''}"
+        return label(self.level, self.column)
+
+
+def label(level: int | None, column: str | None) -> str:
+    """`3K` as the method writes a score; `none` without a level."""
+    return "none" if level is None else f"{level}{column or ''}"
 
 
 # -- the table ---------------------------------------------------------------------------
@@ -106,6 +108,7 @@ class Table:
     adversary: tuple[str, ...]
     setting: re.Pattern[str]
     hosts: frozenset[str]  # pre-existing services and applications adversaries exploit, not launch
+    payload: frozenset[str]  # fields that read a protocol's payload (column P)
     fixed_names: frozenset[str]  # file names the mechanism fixes (authorized_keys, StartupParameters.plist)
 
 
@@ -137,6 +140,7 @@ def table() -> Table:
                  adversary=tuple(t.casefold() for t in raw["adversary_tools"]),
                  setting=re.compile(raw["setting_values"], re.I),
                  hosts=frozenset(h.casefold() for h in raw["host_processes"]),
+                 payload=frozenset(f.casefold() for f in raw["payload_fields"]),
                  fixed_names=frozenset(n.casefold() for n in raw["fixed_file_names"]))
 
 
@@ -202,6 +206,14 @@ def _native_call(value: str) -> bool:
     return False
 
 
+_TOKEN_SPLIT = re.compile(r"[\s\"',;|&()=]+")
+
+
+def _tokens(value: str) -> list[str]:
+    """The words of a command line or text: where a program's or file's name can stand alone."""
+    return [t for t in _TOKEN_SPLIT.split(value) if t]
+
+
 def _basename(value: str) -> str:
     v = value.casefold().rstrip("\"' ")
     for sep in ("\\", "/"):
@@ -220,8 +232,8 @@ def _is_native_name(value: str) -> bool:
 def _mentions_native(value: str) -> bool:
     """A native tool named inside a longer value (a command line)."""
     t = table()
-    for tok in re.split(r"[\s\"',;|&()=]+", value.casefold()):
-        if tok and len(tok) > 2 and (_is_native_name(tok) or _basename(tok) in t.native_dlls) \
+    for tok in _tokens(value.casefold()):
+        if len(tok) > 2 and (_is_native_name(tok) or _basename(tok) in t.native_dlls) \
                 and tok not in ("open", "more", "at", "id", "env", "find", "sort"):
             return True
     return False
@@ -260,8 +272,8 @@ def _looks_ephemeral(value: str) -> bool:
         return True
     if _adversary_tool(v) and (_FILE_EXT.search(v) or len(v) <= 20):
         return True
-    for tok in re.split(r"[\s\"',;|&()=]+", v):
-        if tok and not tok.startswith(".") and _FILE_EXT.search(tok) and not _is_native_name(tok) \
+    for tok in _tokens(v):
+        if not tok.startswith(".") and _FILE_EXT.search(tok) and not _is_native_name(tok) \
                 and not _is_host(tok) and _basename(tok) not in table().native_dlls:
             return True
     return False
@@ -277,7 +289,7 @@ def _first(value: str, needles: list[str] | dict[str, str]) -> str | None:
 
 
 def _mentions_host(value: str) -> bool:
-    return any(_is_host(tok) for tok in re.split(r"[\s\"',;|&()=]+", value) if tok)
+    return any(_is_host(tok) for tok in _tokens(value))
 
 
 def _is_folder(value: str) -> bool:
@@ -563,9 +575,8 @@ _FAMILY_SOURCES = (("file.", "file_event"), ("registry.", "registry_set"))
 def column_of(rule: NormalizedRule) -> tuple[str | None, str, bool]:
     """(column, reason, cloud?) of the rule's event source: the weakest of the sources it reads."""
     col, why, cloud = _primary_column(rule)
-    payload = {f.casefold() for f in table().raw["payload_fields"]}
     for i, p in enumerate(rule.predicates):
-        if rule.polarity.get(i, True) and p.field.casefold() in payload:
+        if rule.polarity.get(i, True) and p.field.casefold() in table().payload:
             return "P", f"the rule reads {p.field}, the protocol payload (Payload column)", cloud
     if col not in ("U", "K") or rule.logsource.category != "process_creation":
         return col, why, cloud  # file-like sources (pipes, file access) name their object with file.* fields
@@ -678,8 +689,12 @@ _STORED = "robustness"  # rule.extra key: the score computed at load, cached wit
 
 
 def attach_robustness(rule: NormalizedRule) -> None:
-    """Score the rule now and keep the score with it (the loader calls this)."""
-    rule.extra[_STORED] = score_rule(rule)
+    """Score the rule now and keep the score with it (the loader calls this). A scoring
+    fault must not cost the loader the rule: it is then scored again on demand."""
+    try:
+        rule.extra[_STORED] = score_rule(rule)
+    except Exception:
+        rule.extra.pop(_STORED, None)
 
 
 def robustness_of(rule: NormalizedRule) -> Robustness:

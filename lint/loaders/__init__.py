@@ -79,10 +79,7 @@ def load_stamped(path: str) -> tuple[LoadResult, Stamp | None]:
         for rule in result.rules:
             # Scored where the file is parsed (both cores, cached with the load): a warm JSON run,
             # explain and reports then read it instead of scoring thousands of rules again.
-            try:
-                attach_robustness(rule)
-            except Exception:  # a scoring fault must not cost the rule: it is scored again on demand
-                rule.extra.pop("robustness", None)
+            attach_robustness(rule)
     except RecursionError:
         result = LoadResult(findings=[parse_error(path, None, "rule nests too deeply")])
     except Exception as e:  # last resort: one bad file must not end the run

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ..analysis.robustness import robustness_of
 from ..analysis.run_state import Analysis
 from ..checks.rl102_missing_common_exclusion import missing_exclusions
 from ..engine import indicator_index, run
@@ -315,8 +316,6 @@ def build(root: str, base: str, paths: list[str], settings: Settings | None = No
             return []
         return [fp for fp, f in pairs
                 if f.rule_key == rule.key or (not f.rule_key and _rel(f.path, top) == path)]
-
-    from ..analysis.robustness import robustness_of
 
     # Without a base run every changed rule is new: the base corpus is today's without them.
     added_keys = frozenset(r.key for rs in after_rules.values() for r in rs) if before is None else frozenset()

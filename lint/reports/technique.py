@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
+from ..analysis.robustness import label, robustness_of
 from ..model.fields import canonical_field
 from ..model.attack import attack
 from ..model.index import CorpusIndex
@@ -115,7 +116,7 @@ LEVEL_NAMES = {
 
 def robustness_label(r: "RuleEntry") -> str:
     """`3K` (level and event column) as the method writes a score; `none` without a level."""
-    return f"{r.robustness}{r.robustness_column or ''}" if r.robustness is not None else "none"
+    return label(r.robustness, r.robustness_column)
 
 
 @dataclass
@@ -280,8 +281,6 @@ def build(technique: str, rules: list[NormalizedRule], index: CorpusIndex,
     events: dict[str, Counter] = defaultdict(Counter)
     tactics: Counter = Counter()
     entries: list[RuleEntry] = []
-
-    from ..analysis.robustness import robustness_of
 
     for r in here:
         rob = robustness_of(r)
