@@ -516,6 +516,9 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
     elif cls == "cloud_parameter":
         if _looks_ephemeral(value):
             variant = "ephemeral"
+    elif cls == "domain":
+        if value.lstrip("*.").startswith("_"):
+            variant = "protocol"  # an SRV service label (_ldap._tcp): the protocol names it
     elif cls == "user_agent":
         if any(value.casefold().lstrip("*").startswith(ua) for ua in t.raw["native_user_agents"]):
             variant = "native"

@@ -365,3 +365,8 @@ def test_a_cloud_logs_service_name_is_its_source_and_platform_identities_are_fix
 def test_a_native_clients_fixed_user_agent_is_the_pre_existing_tools():
     assert score_value("c-useragent", "starts_with", "Microsoft BITS/")[0] == 3
     assert score_value("c-useragent", "starts_with", "rclone/v")[0] == 1
+
+
+def test_a_service_record_name_is_the_protocols_not_the_adversarys():
+    assert score_value("dns.question.name", "starts_with", "_ldap._tcp.dc._msdcs.")[0] == 3
+    assert score_value("dns.question.name", "ends_with", ".evil-c2.com")[0] == 1
