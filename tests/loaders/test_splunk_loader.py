@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -181,7 +180,6 @@ def test_security_content_gate(shared_corpus):
     root = _splunk(shared_corpus)
     files = sorted((root / "detections").rglob("*.yml"))
     empty, errors = [], []
-    start = time.perf_counter()
     for f in files:
         text = f.read_text(encoding="utf-8")
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -191,11 +189,9 @@ def test_security_content_gate(shared_corpus):
             errors.append(f"{f.name}: {res.findings[0].message}")
         elif not res.rules[0].extra["filter_predicates"]:
             empty.append(f.name)
-    elapsed = time.perf_counter() - start
     ok = len(files) - len(empty) - len(errors)
     assert ok >= 0.98 * len(files), f"{ok}/{len(files)}; errors: {errors}; no predicates: {empty}"
     assert len(errors) <= 0.005 * len(files), errors
-    assert elapsed < 30, f"{len(files)} detections took {elapsed:.1f}s"
 
 
 def test_tstats_where(shared_corpus):
