@@ -169,12 +169,8 @@ def shared_behaviour(rule: IndexedRule, peer: IndexedRule, common: Commonness) -
                 continue
             if not all(_meet(x, y) for f in both for x in a[f] for y in b[f]):
                 continue
-            best: IndicatorKey | None = None
-            for f in activity:
-                for x in a[f]:
-                    for op, v in x:
-                        if (best is None or len(v) > len(best.value)) and any(
-                                could_overlap(op, v, ob, vb) for y in b[f] for ob, vb in y):
-                            best = IndicatorKey(f, op, v)
-            return best
+            # The longest such test; ties broken by name, as the sets above have no stable order.
+            found = [IndicatorKey(f, op, v) for f in activity for x in a[f] for op, v in x
+                     if any(could_overlap(op, v, ob, vb) for y in b[f] for ob, vb in y)]
+            return min(found, key=lambda k: (-len(k.value), k)) if found else None
     return None

@@ -198,7 +198,7 @@ def suggestions(rule: NormalizedRule, ctx: Analysis) -> tuple[list[NormalizedRul
         if len(s.peers) >= need:
             out.append(s)
     out.sort(key=lambda s: (-len(s.peers), -s.share, s.first.keys))
-    top = max(shared.items(), key=lambda kv: (kv[1], len(kv[0].value)))[0] if shared else None
+    top = min(shared.items(), key=lambda kv: (-kv[1], -len(kv[0].value), kv[0]))[0] if shared else None
     return group, out, top
 
 
