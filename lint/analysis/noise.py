@@ -182,6 +182,13 @@ class Form:
         if not vals and len(rest) == 1:
             return next(iter(rest.values()))
         share = noisy_or(list(vals.values()) + [Form._beyond(f, vals) for f in rest.values()])
+        if not vals and all(f.kind == "and" for f in rest.values()):
+            # `(a and s) or (b and s)` is `s and (a or b)`: never more than `s` lets through,
+            # however the branches add up (each counts the events of `s` they share).
+            common = set.intersection(*(set(f.factors) for f in rest.values()))
+            if common:
+                first = next(iter(rest.values()))
+                share = min(share, min(first.factors[k].share for k in common))
         return Form("or", share, ("O", frozenset(vals), frozenset(rest)), vals, rest)
 
     @staticmethod

@@ -514,6 +514,26 @@ def test_and_redundant_test_never_raises(vendor, data):
     assert b.estimate <= a.estimate, report("AND-ing a redundant condition raised the estimate", a, b)
 
 
+def _eql_estimate(query: str) -> float:
+    text = ('[rule]\nname = "Generated"\nrule_id = "7e57a11e-0000-4000-8000-000000000999"\ntype = "eql"\n'
+            'language = "eql"\nindex = ["logs-endpoint.events.process-*"]\n'
+            f"query = '''\n{query}\n'''\n")
+    nr = load("eql", text)
+    return explain(nr, Commonness(CorpusIndex([*PEER_RULES["eql"], nr]))).estimate
+
+
+def test_branches_sharing_a_test_never_add_up_past_it():
+    """Hypothesis's counterexample: `(a and s) or (t and s)`, with `t` implied by `s`, was
+    scored above `(a and s) or s`, which is `s`: the two branches were summed, though
+    both count the events of `s` they share."""
+    exclude = ' and not (process.executable : ("*\\\\vtgxb.exe", "*\\\\wmic.exe") or user.name == "jafnqjtwawlpldv")'
+    s_alone = _eql_estimate('process where ((process.name == "tpl.exe" and file.path : "*startup*") or '
+                            '(file.path : "*startup*"))' + exclude)
+    shared = _eql_estimate('process where ((process.name == "tpl.exe" and file.path : "*startup*") or '
+                           '(file.path : "*t*" and file.path : "*startup*"))' + exclude)
+    assert shared <= s_alone
+
+
 # -- 3. exclusions ----------------------------------------------------------------------
 
 
