@@ -405,6 +405,8 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
             return None, ("an exclusion of empty command lines: a process started without arguments carries no "
                           "payload, so the adversary cannot meet it and still act"), "", "unmeetable"
         return None, "tests only presence or emptiness: no value to evade", "", "presence"
+    if cls == "domain" and value.lstrip("*").startswith("/"):
+        cls = "url_out"  # a path in a host field (Splunk's IIS mapping puts the URL stem in Web.dest)
     kind = cls
     variant: str | None = None
     if ctx.negated and cls in _PATHLIKE and _covers_writable(op, value):

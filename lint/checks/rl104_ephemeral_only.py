@@ -31,7 +31,10 @@ _GENERIC = {
 }
 _NETWORK_KINDS = {"address", "port", "domain", "url_out", "user_agent"}
 # A comparison on an aggregate (`count > 50`, `dc(dest) >= 10`): a threshold decides the rule.
-_COUNTED = re.compile(r"(count|dc|distinct_count|sum|avg|max|min|values|total|num|unique)\b|.*_count$", re.I)
+# Aggregates are named so in SPL (`count`, `dc(x)`), ES|QL (`Esql.event_action_count_distinct`,
+# `Esql.occurrences`) and EQL (`process.args_count`): a token of the field name says it.
+_COUNTED = re.compile(r"(?:^|[._(])(count|dc|distinct|distinct_count|sum|avg|max|min|values|total|num|unique|"
+                      r"occurrences)(?:$|[._()])", re.I)
 # What the adversary picks at will, whatever the value.
 _CHOSEN_KINDS = {"hash", "address", "domain", "url_out", "user_agent"}
 # Names and paths: the adversary's choice unless the platform fixes them (a native binary or
@@ -42,6 +45,9 @@ _SYSTEM_PIPES = ("pshost", "spoolss", "lsarpc", "lsass", "samr", "netlogon", "sr
                  "ntsvcs", "atsvc", "epmapper", "eventlog", "winreg", "svcctl", "netdfs", "browser",
                  "protected_storage", "initshutdown", "scerpc", "tapsrv", "dnsserver", "msfte", "sql\\query",
                  "wmi", "ctx_winstation", "trkwks", "keysvc", "plugplay", "w32time", "mojo.")
+_HOST_NAME = re.compile(r"[a-z0-9-]\.[a-z0-9-]*[a-z]")  # a label, a dot, and more: `evil.example`, `.stage.`
+_SUFFIX = re.compile(r"\.[a-z][a-z0-9-]*$")  # a top-level domain the adversary registers under: `.country`
+_MORE = re.compile(r" \(\+\d+ more\)$")  # how an observable's value says the predicate lists more
 _FIXED_DIRS = ("/var/run/", "/run/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/", "/sbin/", "/lib/", "/var/lib/",
                "/boot/", "/dev/", "\\windows\\", "%systemroot%", "%windir%", "/system/", "/library/")
 
@@ -49,6 +55,15 @@ _FIXED_DIRS = ("/var/run/", "/run/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/
 def adversary_chosen(o: Observable) -> bool:
     """Whether the observable's value is one the adversary picks at will (not a name or path
     the platform, a protocol or a native tool fixes)."""
+    if o.kind == "domain":
+        # A fragment of the query name (`==.` of base64 padding, the `UWhRCA` of a marshalled
+        # target, a pattern) is how the tool or technique encodes its query, not a name it registered.
+        # A whole single-label name (a workstation name `rdesktop`) is still one the tool picks.
+        if o.op == "regex_match":
+            return False
+        v = _MORE.sub("", o.value).casefold()
+        suffix = o.op == "ends_with" and _SUFFIX.match(v) is not None
+        return o.op == "eq" or suffix or _HOST_NAME.search(v) is not None
     if o.kind in _CHOSEN_KINDS:
         return True
     if o.kind not in _NAME_KINDS:
@@ -64,11 +79,15 @@ def adversary_chosen(o: Observable) -> bool:
 
 
 def _peer_keys(rule: NormalizedRule, ctx: Analysis) -> list[str]:
-    """Rules reading the same kind of event and tagged with the same technique (or a sub-technique of it)."""
+    """Rules reading the same kind of event and tagged with one of the rule's sub-techniques.
+
+    A technique alone is too broad a behaviour to borrow anchors from: T1190 holds every
+    exploit of a public service, T1036 every masquerade, so a peer sharing only that tag
+    anchors on another tool's traits (a Log4j string for a scanner's user agent)."""
     source = rule.logsource.key()
-    if not rule.techniques or source == "(any)":
+    wanted = {t.upper() for t in rule.techniques if "." in t}
+    if not wanted or source == "(any)":
         return []
-    wanted = {t.upper() for t in rule.techniques}
     tagged: set[str] = set()
     for t, keys in ctx.index.by_technique.items():
         if t.upper() in wanted:
@@ -89,7 +108,8 @@ class EphemeralOnly(Check):
         "docs/robustness.md gives the table) and reports it when every observable of its selection, in "
         "every branch, is level 1 and is a value the adversary picks at will: a hash, an address, a "
         "domain, a URL, a user agent, or the name of a known offensive tool (its binary, pipe, service "
-        "or output file). Names and paths the platform, an application or a protocol fixes (native "
+        "or output file). A domain is a name (`evil.example`, a whole host name): a fragment or pattern "
+        "of the query name (`==.` of base64 padding) is how the tool encodes its query, not reported. Names and paths the platform, an application or a protocol fixes (native "
         "binaries and DLLs, system folders, `spoolss` and other protocol pipes, `ntuser.man`) are level "
         "1 in the method too, but a rule resting on them is not resting on the adversary's choice, so it "
         "is not reported; nor is a rule a threshold, new terms, a sequence or a count decides. "
@@ -97,8 +117,9 @@ class EphemeralOnly(Check):
         "ephemeral is bypassable-exclusion's matter. It then names what to anchor on instead: the "
         "observables that set the level of its peers, rules on the same log source about the same activity "
         "(sharing an activity field and values, as missing-common-exclusion finds them) and tagged with the same "
-        "(sub-)technique, that reach level 3 or more, with the level and the peers that use them; without "
-        "such peers, the kind of observable to look for. Rules whose logic the method cannot score "
+        "sub-technique, that reach level 3 or more, with the level and the peers that use them; without "
+        "such peers, the kind of observable to look for. A technique without a sub-technique (T1190, "
+        "T1036) is too broad a behaviour to borrow from: its peers test other tools. Rules whose logic the method cannot score "
         "(machine-learning jobs, alert promotions) are not reported.")
     why_it_matters = (
         "A rule on ephemeral values catches the known sample and nothing else: renaming the binary, "
@@ -140,7 +161,7 @@ class EphemeralOnly(Check):
             return
         # A count, a threshold or new terms decide such a rule, not the values it filters on.
         if rule.beyond_query or rule.steps or any(
-                p.op in ("gt", "gte", "lt", "lte") and _COUNTED.match(p.field) for p in rule.predicates):
+                p.op in ("gt", "ge", "lt", "le") and _COUNTED.search(p.field) for p in rule.predicates):
             return
         rb = ctx.robustness(rule)
         if rb.level != 1:

@@ -370,3 +370,11 @@ def test_a_native_clients_fixed_user_agent_is_the_pre_existing_tools():
 def test_a_service_record_name_is_the_protocols_not_the_adversarys():
     assert score_value("dns.question.name", "starts_with", "_ldap._tcp.dc._msdcs.")[0] == 3
     assert score_value("dns.question.name", "ends_with", ".evil-c2.com")[0] == 1
+
+
+def test_a_path_in_a_host_field_is_a_url_path():
+    """Splunk's IIS mapping puts the URL stem in Web.dest: `/pswa/` is a path, not a host."""
+    server = score_value("destination.domain", "starts_with", "/pswa/", _ctx(webserver=True))
+    assert server[0] == 3 and server[3] == "url_out"  # the path of a pre-existing application
+    assert score_value("destination.domain", "starts_with", "/pswa/")[0] == 1  # a path on the adversary's server
+    assert score_value("destination.domain", "eq", "evil.example")[3] == "domain"
