@@ -45,6 +45,22 @@ _SYSTEM_PIPES = ("pshost", "spoolss", "lsarpc", "lsass", "samr", "netlogon", "sr
                  "ntsvcs", "atsvc", "epmapper", "eventlog", "winreg", "svcctl", "netdfs", "browser",
                  "protected_storage", "initshutdown", "scerpc", "tapsrv", "dnsserver", "msfte", "sql\\query",
                  "wmi", "ctx_winstation", "trkwks", "keysvc", "plugplay", "w32time", "mojo.")
+# Public services' own domains: a rule on them detects the use of a service (Telegram's bot API,
+# a file host, a tunnel, an IP lookup), whose operator fixes the name; the adversary chooses
+# the service, not its domain, as they choose a native binary but not its name.
+_SERVICE_DOMAINS = (
+    "telegram.org", "t.me", "discord.com", "discordapp.com", "discordapp.net", "slack.com", "reddit.com",
+    "notion.com", "notion.so", "pastebin.com", "paste.ee", "hastebin.com", "ghostbin.com", "github.com",
+    "githubusercontent.com", "dropbox.com", "dropboxapi.com", "googleapis.com", "drive.google.com",
+    "onedrive.live.com", "1drv.ms", "mega.nz", "mega.co.nz", "mega.io", "put.io", "ufile.io", "anonfiles.com",
+    "transfer.sh", "file.io", "gofile.io", "sendspace.com", "mediafire.com", "ngrok.com", "ngrok.io",
+    "ngrok-free.app", "ngrok.app", "argotunnel.com", "trycloudflare.com", "workers.dev", "pages.dev",
+    "devtunnels.ms", "visualstudio.com", "azurewebsites.net", "azurefd.net", "azureedge.net",
+    "blob.core.windows.net", "teamviewer.com", "anydesk.com", "rustdesk.com", "torproject.org",
+    "theonionrouter.com", "burpcollaborator.net", "oastify.com", "interact.sh", "interactsh.com",
+    "ipify.org", "ip-api.com", "ipinfo.io", "ifconfig.me", "icanhazip.com", "wtfismyip.com", "myexternalip.com",
+    "checkip.amazonaws.com", "checkip.dyndns.org", "ip.cn", "2ip.ua", "2ip.ru", "api.ipify.org", "ipapi.co",
+)
 _HOST_NAME = re.compile(r"[a-z0-9-]\.[a-z0-9-]*[a-z]")  # a label, a dot, and more: `evil.example`, `.stage.`
 _SUFFIX = re.compile(r"\.[a-z][a-z0-9-]*$")  # a top-level domain the adversary registers under: `.country`
 _MORE = re.compile(r" \(\+\d+ more\)$")  # how an observable's value says the predicate lists more
@@ -62,6 +78,9 @@ def adversary_chosen(o: Observable) -> bool:
         if o.op == "regex_match":
             return False
         v = _MORE.sub("", o.value).casefold()
+        bare = v.strip("*").lstrip(".")
+        if any(bare == d or bare.endswith("." + d) for d in _SERVICE_DOMAINS):
+            return False
         suffix = o.op == "ends_with" and _SUFFIX.match(v) is not None
         return o.op == "eq" or suffix or _HOST_NAME.search(v) is not None
     if o.kind in _CHOSEN_KINDS:
@@ -109,7 +128,9 @@ class EphemeralOnly(Check):
         "every branch, is level 1 and is a value the adversary picks at will: a hash, an address, a "
         "domain, a URL, a user agent, or the name of a known offensive tool (its binary, pipe, service "
         "or output file). A domain is a name (`evil.example`, a whole host name): a fragment or pattern "
-        "of the query name (`==.` of base64 padding) is how the tool encodes its query, not reported. Names and paths the platform, an application or a protocol fixes (native "
+        "of the query name (`==.` of base64 padding) is how the tool encodes its query, and a public "
+        "service's own domain (`api.telegram.org`, a file host, a tunnel, an IP lookup) is the service's, "
+        "not the adversary's: neither is reported. Names and paths the platform, an application or a protocol fixes (native "
         "binaries and DLLs, system folders, `spoolss` and other protocol pipes, `ntuser.man`) are level "
         "1 in the method too, but a rule resting on them is not resting on the adversary's choice, so it "
         "is not reported; nor is a rule a threshold, new terms, a sequence or a count decides. "
