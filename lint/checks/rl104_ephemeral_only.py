@@ -50,7 +50,7 @@ _SYSTEM_PIPES = ("pshost", "spoolss", "lsarpc", "lsass", "samr", "netlogon", "sr
 # the service, not its domain, as they choose a native binary but not its name.
 _SERVICE_DOMAINS = (
     "telegram.org", "t.me", "discord.com", "discordapp.com", "discordapp.net", "slack.com", "reddit.com",
-    "notion.com", "notion.so", "pastebin.com", "paste.ee", "hastebin.com", "ghostbin.com", "github.com",
+    "notion.com", "notion.so", "pastebin.com", "paste.ee", "hastebin.com", "ghostbin.co", "github.com",
     "githubusercontent.com", "dropbox.com", "dropboxapi.com", "googleapis.com", "drive.google.com",
     "onedrive.live.com", "1drv.ms", "mega.nz", "mega.co.nz", "mega.io", "put.io", "ufile.io", "anonfiles.com",
     "transfer.sh", "file.io", "gofile.io", "sendspace.com", "mediafire.com", "ngrok.com", "ngrok.io",
@@ -61,6 +61,7 @@ _SERVICE_DOMAINS = (
     "ipify.org", "ip-api.com", "ipinfo.io", "ifconfig.me", "icanhazip.com", "wtfismyip.com", "myexternalip.com",
     "checkip.amazonaws.com", "checkip.dyndns.org", "ip.cn", "2ip.ua", "2ip.ru", "api.ipify.org", "ipapi.co",
 )
+_SERVICE_IN_URL = re.compile(r"(?:^|[./*])(?:" + "|".join(re.escape(d) for d in _SERVICE_DOMAINS) + r")(?:$|[/:*?])")
 _HOST_NAME = re.compile(r"[a-z0-9-]\.[a-z0-9-]*[a-z]")  # a label, a dot, and more: `evil.example`, `.stage.`
 _SUFFIX = re.compile(r"\.[a-z][a-z0-9-]*$")  # a top-level domain the adversary registers under: `.country`
 _MORE = re.compile(r" \(\+\d+ more\)$")  # how an observable's value says the predicate lists more
@@ -71,6 +72,10 @@ _FIXED_DIRS = ("/var/run/", "/run/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/
 def adversary_chosen(o: Observable) -> bool:
     """Whether the observable's value is one the adversary picks at will (not a name or path
     the platform, a protocol or a native tool fixes)."""
+    if o.kind == "url_out":
+        # A pattern (an address with a mailbox in it, a kit's naming scheme) describes the
+        # technique's URLs; a public service's URL (a paste site's raw path) is the service's.
+        return o.op != "regex_match" and not _SERVICE_IN_URL.search(_MORE.sub("", o.value).casefold())
     if o.kind == "domain":
         # A fragment of the query name (`==.` of base64 padding, the `UWhRCA` of a marshalled
         # target, a pattern) is how the tool or technique encodes its query, not a name it registered.
