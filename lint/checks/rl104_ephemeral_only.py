@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from typing import Iterator
 
-from ..analysis.robustness import Observable, adversary_tool, is_native_name, is_system_path, native_dll
+from ..analysis.robustness import Observable, adversary_tool, is_native_name, is_system_path, native_dll, table
 from ..analysis.run_state import Analysis
 from ..findings import Finding
 from ..model.rule import NormalizedRule
@@ -45,24 +45,10 @@ _SYSTEM_PIPES = ("pshost", "spoolss", "lsarpc", "lsass", "samr", "netlogon", "sr
                  "ntsvcs", "atsvc", "epmapper", "eventlog", "winreg", "svcctl", "netdfs", "browser",
                  "protected_storage", "initshutdown", "scerpc", "tapsrv", "dnsserver", "msfte", "sql\\query",
                  "wmi", "ctx_winstation", "trkwks", "keysvc", "plugplay", "w32time", "mojo.")
-# Public services' own domains: a rule on them detects the use of a service (Telegram's bot API,
-# a file host, a tunnel, an IP lookup), whose operator fixes the name; the adversary chooses
-# the service, not its domain, as they choose a native binary but not its name.
-_SERVICE_DOMAINS = (
-    "telegram.org", "t.me", "discord.com", "discordapp.com", "discordapp.net", "slack.com", "reddit.com",
-    "notion.com", "notion.so", "pastebin.com", "paste.ee", "hastebin.com", "ghostbin.co", "github.com",
-    "githubusercontent.com", "dropbox.com", "dropboxapi.com", "googleapis.com", "drive.google.com",
-    "onedrive.live.com", "1drv.ms", "mega.nz", "mega.co.nz", "mega.io", "put.io", "ufile.io", "anonfiles.com",
-    "transfer.sh", "file.io", "gofile.io", "sendspace.com", "mediafire.com", "ngrok.com", "ngrok.io",
-    "ngrok-free.app", "ngrok.app", "argotunnel.com", "trycloudflare.com", "workers.dev", "pages.dev",
-    "devtunnels.ms", "visualstudio.com", "azurewebsites.net", "azurefd.net", "azureedge.net",
-    "blob.core.windows.net", "teamviewer.com", "anydesk.com", "rustdesk.com", "torproject.org",
-    "theonionrouter.com", "burpcollaborator.net", "oastify.com", "interact.sh", "interactsh.com",
-    "ipify.org", "ip-api.com", "ipinfo.io", "ifconfig.me", "icanhazip.com", "wtfismyip.com", "myexternalip.com",
-    "checkip.amazonaws.com", "checkip.dyndns.org", "ip.cn", "2ip.ua", "2ip.ru", "api.ipify.org", "ipapi.co",
-)
+# Public services' own domains (the table's `service_domains`, with its reason).
+_SERVICE_DOMAINS: tuple[str, ...] = tuple(table().raw["service_domains"])
 _SERVICE_IN_URL = re.compile(r"(?:^|[./*])(?:" + "|".join(re.escape(d) for d in _SERVICE_DOMAINS) + r")(?:$|[/:*?])")
-_HOST_NAME = re.compile(r"[a-z0-9-]\.[a-z0-9-]*[a-z]")  # a label, a dot, and more: `evil.example`, `.stage.`
+_HOST_NAME = re.compile(r"[a-z0-9-]\.[a-z0-9-]*[a-z]")  # a label, a dot, and more: `evil.example`, `aaa.stage.`
 _SUFFIX = re.compile(r"\.[a-z][a-z0-9-]*$")  # a top-level domain the adversary registers under: `.country`
 _MORE = re.compile(r" \(\+\d+ more\)$")  # how an observable's value says the predicate lists more
 _FIXED_DIRS = ("/var/run/", "/run/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/", "/sbin/", "/lib/", "/var/lib/",
@@ -134,9 +120,9 @@ class EphemeralOnly(Check):
         "domain, a URL, a user agent, or the name of a known offensive tool (its binary, pipe, service "
         "or output file). A domain is a name (`evil.example`, a whole host name): a fragment or pattern "
         "of the query name (`==.` of base64 padding) is how the tool encodes its query, and a public "
-        "service's own domain (`api.telegram.org`, a file host, a tunnel, an IP lookup) is the service's, "
-        "not the adversary's: neither is reported. Names and paths the platform, an application or a protocol fixes (native "
-        "binaries and DLLs, system folders, `spoolss` and other protocol pipes, `ntuser.man`) are level "
+        "service's own domain or URL (`api.telegram.org`, a file host, a tunnel, an IP lookup) is the "
+        "service's, not the adversary's: neither is reported. Names and paths the platform, an "
+        "application or a protocol fixes (native binaries and DLLs, system folders, `spoolss` and other protocol pipes, `ntuser.man`) are level "
         "1 in the method too, but a rule resting on them is not resting on the adversary's choice, so it "
         "is not reported; nor is a rule a threshold, new terms, a sequence or a count decides. "
         "Exclusions do not count: a rule whose selection reaches a higher level but whose filter is "
@@ -144,9 +130,9 @@ class EphemeralOnly(Check):
         "observables that set the level of its peers, rules on the same log source about the same activity "
         "(sharing an activity field and values, as missing-common-exclusion finds them) and tagged with the same "
         "sub-technique, that reach level 3 or more, with the level and the peers that use them; without "
-        "such peers, the kind of observable to look for. A technique without a sub-technique (T1190, "
-        "T1036) is too broad a behaviour to borrow from: its peers test other tools. Rules whose logic the method cannot score "
-        "(machine-learning jobs, alert promotions) are not reported.")
+        "such peers, the kind of observable to look for. A bare technique tag (T1190, T1036) is too broad "
+        "a behaviour to borrow from: its peers test other tools. Rules whose logic the method cannot "
+        "score (machine-learning jobs, alert promotions) are not reported.")
     why_it_matters = (
         "A rule on ephemeral values catches the known sample and nothing else: renaming the binary, "
         "rebuilding it, changing a pipe name or moving to another domain evades it for free. That is "
