@@ -144,6 +144,10 @@ def table() -> Table:
                  fixed_names=frozenset(n.casefold() for n in raw["fixed_file_names"]))
 
 
+_IIS_CONFIGURATION = {"configuration": "app_setting", "newvalue": "app_setting_value", "oldvalue": "app_setting_value"}
+_COMPONENT = re.compile(r"module$|\.dll\b|[\\/]", re.I)  # an IIS module's name or image, not a setting's value
+
+
 def field_class(fld: str, source: str = "") -> str | None:
     """The table's class of a canonical field (None: not in the table)."""
     t = table()
@@ -152,6 +156,8 @@ def field_class(fld: str, source: str = "") -> str | None:
         return "script"
     if source == "pipe_created" and f in ("file.name", "file.path", "pipename"):
         return "pipe"
+    if source == "iis-configuration" and f in _IIS_CONFIGURATION:
+        return _IIS_CONFIGURATION[f]  # 4657's NewValue is registry data; here it is a server setting
     cls = t.exact.get(f)
     if cls:
         return cls
@@ -371,6 +377,7 @@ class _Context:
     webserver: bool = False
     cloud: bool = False
     negated: bool = False  # inside a filter (an odd number of NOTs)
+    channel: str = ""  # a Windows log other than Sysmon, Security or System: its ids are its own
 
 
 def _entry(cls: str, variant: str | None = None) -> tuple[int, str, str]:
@@ -391,7 +398,7 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
     t = table()
     f = fld.casefold()
     if f in t.event_id_fields:
-        return _event_id(value)
+        return _event_id(value, ctx.channel)
     okta_operation = f == "eventtype" and ctx.cloud and "." in value  # not Splunk's eventtype routing
     routing = (f in t.routing and not okta_operation) or (f in ("event.action", "category") and not ctx.cloud) \
         or (f == "service.name" and ctx.cloud)  # a cloud log's service.name is the provider's API
@@ -518,6 +525,9 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
     elif cls == "cloud_parameter":
         if _looks_ephemeral(value):
             variant = "ephemeral"
+    elif cls == "app_setting_value":
+        if _COMPONENT.search(value.strip("*")):
+            variant = "native" if ctx.negated else "component"
     elif cls == "domain":
         if value.lstrip("*.").startswith("_"):
             variant = "protocol"  # an SRV service label (_ldap._tcp): the protocol names it
@@ -534,9 +544,24 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
     return level, reason, evade, kind
 
 
-def _event_id(value: str) -> tuple[int | None, str, str, str]:
+# Sysmon's event ids: in another Windows log the same numbers name that log's own events
+# (TerminalServices 21 is a session logon, not a WMI binding; IIS configuration 29 a change).
+_SYSMON_IDS = frozenset({str(i) for i in range(1, 30)} | {"255"})
+
+
+def foreign_channel(rule: NormalizedRule) -> str:
+    """The rule's Windows log when it is neither Sysmon, Security nor System ("" otherwise)."""
+    ls = rule.logsource
+    own = ls.product == "windows" and ls.service and not ls.category
+    return ls.service if own and ls.service not in ("sysmon", "security", "system") else ""
+
+
+def _event_id(value: str, channel: str = "") -> tuple[int | None, str, str, str]:
     ids = table().raw["event_ids"]
     v = value.strip()
+    if channel and v in _SYSMON_IDS:
+        return None, (f"event {v} of the {channel} log selects the event kind within that log (routing): given, "
+                      "not an observable"), "", "routing"
     if v in ids["behaviour"]:
         meaning = ids["behaviour"][v][1]
         return 4, (f"event {v} ({meaning}) is produced only by this behaviour, through every implementation that "
@@ -645,8 +670,14 @@ def _primary_column(rule: NormalizedRule) -> tuple[str | None, str, bool]:
             col, why = _source_column(name)
             if col:
                 return col, why, False
+    channel = foreign_channel(rule)
+    if channel:
+        ids = [v for v in ids if v not in _SYSMON_IDS]
     if ids:
-        return _id_column(ids, None, "") + (False,)
+        return _id_column(ids, "A" if channel else None,
+                          f"the {channel} log is written by a Windows service (Application column)") + (False,)
+    if channel:
+        return "A", f"the {channel} log is written by a Windows service (Application column)", False
     if ls.product in ("aws", "azure", "gcp", "m365", "okta", "github", "kubernetes"):
         return "A", "a cloud audit log written by the service (Application column)", True
     return None, "the rule does not say which event source it reads: the column is not decided", False
@@ -718,7 +749,7 @@ def score_rule(rule: NormalizedRule) -> Robustness:
     ctx0 = _Context(source=rule.logsource.category or rule.logsource.service, column=column,
                     webserver=rule.logsource.category == "webserver" or rule.logsource.key().startswith("webserver")
                     or any(p.field in ("cs-uri-stem", "cs-uri-query") for p in rule.predicates),
-                    cloud=cloud)
+                    cloud=cloud, channel=foreign_channel(rule))
     seen: dict[int, Observable] = {}
     pol = rule.polarity
 

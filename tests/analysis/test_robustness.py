@@ -378,3 +378,33 @@ def test_a_path_in_a_host_field_is_a_url_path():
     assert server[0] == 3 and server[3] == "url_out"  # the path of a pre-existing application
     assert score_value("destination.domain", "starts_with", "/pswa/")[0] == 1  # a path on the adversary's server
     assert score_value("destination.domain", "eq", "evil.example")[3] == "domain"
+
+
+def test_sysmon_event_ids_mean_other_events_in_other_windows_logs(tmp_path):
+    """TerminalServices' event 21 is a session logon, not Sysmon's WMI binding (level 4)."""
+    def rule(service: str) -> NormalizedRule:
+        return _load(tmp_path, f"{service}.yml", sigma_rule(
+            "t", "sel:\n    EventID: 21\n    Address|contains: '127.0.0.1'\ncondition: sel\n",
+            category="", product="windows").replace("    category: \n", f"    service: {service}\n"))
+    ts = robustness_of(rule("terminalservices-localsessionmanager"))
+    event = next(o for o in ts.observables if o.field == "event.code" or o.written.startswith("EventID"))
+    assert event.level is None and event.kind == "routing" and "terminalservices" in event.reason
+    assert ts.column == "A"
+    wmi = robustness_of(_rule([("EventID", "eq", ("21",))], Leaf(0), category="wmi_event"))
+    assert wmi.level == 4  # in Sysmon's own log it is the binding
+
+
+def test_an_iis_configuration_change_is_a_server_setting_not_registry_data(tmp_path):
+    def rule(name: str, detection: str) -> Robustness:
+        return robustness_of(_load(tmp_path, f"{name}.yml", sigma_rule(f"IIS {name}", detection, category="",
+                                                                        product="windows")
+                                   .replace("    category: \n", "    service: iis-configuration\n")))
+    added = rule("added", "sel:\n    EventID: 29\n    Configuration|contains: '/system.webServer/modules/add'\n"
+                          "filter:\n    NewValue: ['StaticFileModule', 'HttpLoggingModule']\n"
+                          "condition: sel and not filter\n")
+    assert (added.level, added.column) == (3, "A")  # the built-in modules' names in the exclusion
+    off = rule("off", "sel:\n    EventID: 29\n    Configuration: '/system.webServer/httpLogging/@dontLog'\n"
+                      "    NewValue: 'true'\ncondition: sel\n")
+    assert off.level == 4
+    named = rule("named", "sel:\n    EventID: 29\n    NewValue: 'EvilModule'\ncondition: sel\n")
+    assert named.level == 1  # the name the adversary gives its module
