@@ -62,6 +62,11 @@ def adversary_chosen(o: Observable) -> bool:
         # A pattern (an address with a mailbox in it, a kit's naming scheme) describes the
         # technique's URLs; a public service's URL (a paste site's raw path) is the service's.
         return o.op != "regex_match" and not _SERVICE_IN_URL.search(_MORE.sub("", o.value).casefold())
+    if o.kind == "address":
+        # An address as written (`10.1.2.3`, `fe80::`, a prefix): a bare number (`16777216`, how a
+        # tunnelled loopback logon renders) is an artefact of the mechanism, not one the adversary picked.
+        v = _MORE.sub("", o.value)
+        return "." in v or ":" in v
     if o.kind == "domain":
         # A fragment of the query name (`==.` of base64 padding, the `UWhRCA` of a marshalled
         # target, a pattern) is how the tool or technique encodes its query, not a name it registered.
