@@ -361,9 +361,12 @@ def _is_inside_address(value: str) -> bool:
 
 def _is_system_path(value: str) -> bool:
     v = value.casefold()
-    if any(d in v for d in _USER_DIRS):
+    system = [n for n in table().raw["system_paths"] if n in v]
+    # A user-writable folder decides, unless a system folder inside it is named
+    # (`\ProgramData\Microsoft\` is the system's, `\ProgramData\` anyone's).
+    if any(d in v and not any(d in n for n in system) for d in _USER_DIRS):
         return False
-    return any(n in v for n in table().raw["system_paths"]) and not _FILE_EXT.fullmatch(v.lstrip("*\\/."))
+    return bool(system) and not _FILE_EXT.fullmatch(v.lstrip("*\\/."))
 
 
 # -- scoring one predicate value ---------------------------------------------------------------
@@ -748,7 +751,9 @@ def score_rule(rule: NormalizedRule) -> Robustness:
         return Robustness(None, column, [], none, "", column_reason)
     ctx0 = _Context(source=rule.logsource.category or rule.logsource.service, column=column,
                     webserver=rule.logsource.category == "webserver" or rule.logsource.key().startswith("webserver")
-                    or any(p.field in ("cs-uri-stem", "cs-uri-query") for p in rule.predicates),
+                    or any(p.field in ("cs-uri-stem", "cs-uri-query") for p in rule.predicates)
+                    # an exploit of a public-facing application: the URL is that application's endpoint
+                    or any(t.upper() == "T1190" for t in rule.techniques),
                     cloud=cloud, channel=foreign_channel(rule))
     seen: dict[int, Observable] = {}
     pol = rule.polarity

@@ -408,3 +408,18 @@ def test_an_iis_configuration_change_is_a_server_setting_not_registry_data(tmp_p
     assert off.level == 4
     named = rule("named", "sel:\n    EventID: 29\n    NewValue: 'EvilModule'\ncondition: sel\n")
     assert named.level == 1  # the name the adversary gives its module
+
+
+def test_a_system_folder_inside_programdata_is_the_systems():
+    defender = "c:\\programdata\\microsoft\\windows defender\\platform\\"
+    assert score_value("dll.path", "starts_with", defender, _ctx(negated=True, source="image_load"))[0] == 3
+    assert score_value("dll.path", "starts_with", "c:\\programdata\\vendor\\", _ctx(source="image_load"))[0] == 1
+
+
+def test_an_exploit_of_a_public_facing_application_tests_that_applications_endpoint():
+    path = ("c-uri", "contains", ("/json/setup-restore-local.action",))
+    outbound = _rule([path], Leaf(0), category="proxy", product="")
+    assert robustness_of(outbound).level == 1  # a path on a server the adversary runs
+    exploit = _rule([path], Leaf(0), category="proxy", product="")
+    exploit.techniques = ("T1190",)
+    assert robustness_of(exploit).level == 3  # Confluence's own endpoint (T1190)
