@@ -674,13 +674,13 @@ def _primary_column(rule: NormalizedRule) -> tuple[str | None, str, bool]:
             if col:
                 return col, why, False
     channel = foreign_channel(rule)
+    service_log = f"the {channel} log is written by a Windows service (Application column)"
     if channel:
         ids = [v for v in ids if v not in _SYSMON_IDS]
     if ids:
-        return _id_column(ids, "A" if channel else None,
-                          f"the {channel} log is written by a Windows service (Application column)") + (False,)
+        return _id_column(ids, "A" if channel else None, service_log if channel else "") + (False,)
     if channel:
-        return "A", f"the {channel} log is written by a Windows service (Application column)", False
+        return "A", service_log, False
     if ls.product in ("aws", "azure", "gcp", "m365", "okta", "github", "kubernetes"):
         return "A", "a cloud audit log written by the service (Application column)", True
     return None, "the rule does not say which event source it reads: the column is not decided", False
