@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import rulelint.loaders as loaders
 from rulelint.loaders import event_query, esql, kql, load_file, lucene, spl
 from rulelint.loaders.sigma import MAX_CONDITION_CHARS, MAX_DETECTION_ITEMS
 from rulelint.loaders.yamlnodes import MAX_EXPANDED_NODES, MAX_FILE_BYTES, MAX_YAML_NODES
@@ -134,8 +135,6 @@ def test_file_size_limit_is_exact(tmp_path):
     over = write(tmp_path, "over.yml", base + b"#" * (MAX_FILE_BYTES - len(base)) + b"\n")
     assert os.path.getsize(at) == MAX_FILE_BYTES and os.path.getsize(over) == MAX_FILE_BYTES + 1
     assert len(load_file(at).rules) == 1
-    import rulelint.loaders as loaders
-
     def never(*a, **kw):  # refused from its size: never decoded, never parsed
         raise AssertionError("an over-size file was read on")
     with pytest.MonkeyPatch.context() as mp:
