@@ -256,15 +256,19 @@ def _adversary_tool(value: str) -> str | None:
 _ADDRESS_CHARS = re.compile(r"^[0-9a-f.:/]+$", re.I)
 
 
-def _is_address(value: str) -> bool:
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The address or network a value writes (None: not one, or a partial prefix such as `10.1.`)."""
     v = value.strip("*/ ")
     if not _ADDRESS_CHARS.match(v) or not any(c.isdigit() or c == ":" for c in v):
-        return False  # most values are names: skip the address parser
+        return None  # most values are names: skip the address parser
     try:
-        ipaddress.ip_network(v, strict=False)
-        return True
+        return ipaddress.ip_network(v, strict=False)
     except ValueError:
-        return bool(re.fullmatch(r"\d{1,3}(\.\d{1,3}){1,3}\.?", v))
+        return None
+
+
+def _is_address(value: str) -> bool:
+    return _network(value) is not None or bool(re.fullmatch(r"\d{1,3}(\.\d{1,3}){1,3}\.?", value.strip("*/ ")))
 
 
 def _looks_ephemeral(value: str) -> bool:
@@ -349,14 +353,8 @@ def _is_wellknown_identity(value: str) -> bool:
 
 
 def _is_inside_address(value: str) -> bool:
-    v = value.strip("*/ ")
-    if not _ADDRESS_CHARS.match(v):
-        return False
-    try:
-        net = ipaddress.ip_network(v, strict=False)
-    except ValueError:
-        return False
-    return net.is_private or net.is_loopback or net.is_link_local or net.is_unspecified
+    net = _network(value)
+    return net is not None and (net.is_private or net.is_loopback or net.is_link_local or net.is_unspecified)
 
 
 def _is_system_path(value: str) -> bool:
@@ -486,7 +484,6 @@ def _score_value(fld: str, op: str, value: str, ctx: _Context) -> tuple[int | No
             variant = "system"  # a name the mechanism fixes: not one the adversary picks
         elif _is_folder(value):
             variant = "system"  # where the mechanism needs the file (cron.hourly, a web root), not its name
-
         elif _is_system_path(value) and not _looks_ephemeral(value):
             variant = "system"  # a file of the installed system; a new name under System32 is still the adversary's
     elif cls == "registry_key":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import lru_cache
 from typing import Iterator
 
 from ..analysis.robustness import Observable, adversary_tool, is_native_name, is_system_path, native_dll, table
@@ -45,12 +46,19 @@ _SYSTEM_PIPES = ("pshost", "spoolss", "lsarpc", "lsass", "samr", "netlogon", "sr
                  "ntsvcs", "atsvc", "epmapper", "eventlog", "winreg", "svcctl", "netdfs", "browser",
                  "protected_storage", "initshutdown", "scerpc", "tapsrv", "dnsserver", "msfte", "sql\\query",
                  "wmi", "ctx_winstation", "trkwks", "keysvc", "plugplay", "w32time", "mojo.")
-# Public services' own domains (the table's `service_domains`, with its reason).
-_SERVICE_DOMAINS: tuple[str, ...] = tuple(table().raw["service_domains"])
-_SERVICE_IN_URL = re.compile(r"(?:^|[./*])(?:" + "|".join(re.escape(d) for d in _SERVICE_DOMAINS) + r")(?:$|[/:*?])")
 _HOST_NAME = re.compile(r"[a-z0-9-]\.[a-z0-9-]*[a-z]")  # a label, a dot, and more: `evil.example`, `aaa.stage.`
 _SUFFIX = re.compile(r"\.[a-z][a-z0-9-]*$")  # a top-level domain the adversary registers under: `.country`
 _MORE = re.compile(r" \(\+\d+ more\)$")  # how an observable's value says the predicate lists more
+
+
+@lru_cache(maxsize=1)
+def _service_name() -> re.Pattern[str]:
+    """A public service's own domain (the table's `service_domains`, with its reason) as a whole
+    name inside a host name or URL: `api.telegram.org`, `*.paste.ee/r/`, not `notatelegram.org`."""
+    names = "|".join(re.escape(d) for d in table().raw["service_domains"])
+    return re.compile(r"(?:^|[./*])(?:" + names + r")(?:$|[/:*?])")
+
+
 _FIXED_DIRS = ("/var/run/", "/run/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/", "/sbin/", "/lib/", "/var/lib/",
                "/boot/", "/dev/", "\\windows\\", "%systemroot%", "%windir%", "/system/", "/library/")
 
@@ -58,25 +66,21 @@ _FIXED_DIRS = ("/var/run/", "/run/", "/etc/", "/proc/", "/sys/", "/usr/", "/bin/
 def adversary_chosen(o: Observable) -> bool:
     """Whether the observable's value is one the adversary picks at will (not a name or path
     the platform, a protocol or a native tool fixes)."""
-    if o.kind == "url_out":
-        # A pattern (an address with a mailbox in it, a kit's naming scheme) describes the
-        # technique's URLs; a public service's URL (a paste site's raw path) is the service's.
-        return o.op != "regex_match" and not _SERVICE_IN_URL.search(_MORE.sub("", o.value).casefold())
+    v = _MORE.sub("", o.value).casefold()
     if o.kind == "address":
         # An address as written (`10.1.2.3`, `fe80::`, a prefix): a bare number (`16777216`, how a
         # tunnelled loopback logon renders) is an artefact of the mechanism, not one the adversary picked.
-        v = _MORE.sub("", o.value)
         return "." in v or ":" in v
-    if o.kind == "domain":
-        # A fragment of the query name (`==.` of base64 padding, the `UWhRCA` of a marshalled
-        # target, a pattern) is how the tool or technique encodes its query, not a name it registered.
-        # A whole single-label name (a workstation name `rdesktop`) is still one the tool picks.
-        if o.op == "regex_match":
+    if o.kind in ("url_out", "domain"):
+        # A pattern (an address with a mailbox in it, a kit's naming scheme) describes the technique's
+        # URLs or queries; a public service's own name (a paste site's raw path) is the service's.
+        if o.op == "regex_match" or _service_name().search(v):
             return False
-        v = _MORE.sub("", o.value).casefold()
-        bare = v.strip("*").lstrip(".")
-        if any(bare == d or bare.endswith("." + d) for d in _SERVICE_DOMAINS):
-            return False
+        if o.kind == "url_out":
+            return True
+        # A fragment of the query name (`==.` of base64 padding, the `UWhRCA` of a marshalled target)
+        # is how the tool encodes its query; a whole single-label name (a workstation name
+        # `rdesktop`) or a top-level domain (`.country`) is still one the adversary picks.
         suffix = o.op == "ends_with" and _SUFFIX.match(v) is not None
         return o.op == "eq" or suffix or _HOST_NAME.search(v) is not None
     if o.kind in _CHOSEN_KINDS:
@@ -127,8 +131,8 @@ class EphemeralOnly(Check):
         "of the query name (`==.` of base64 padding) is how the tool encodes its query, and a public "
         "service's own domain or URL (`api.telegram.org`, a file host, a tunnel, an IP lookup) is the "
         "service's, not the adversary's: neither is reported. Names and paths the platform, an "
-        "application or a protocol fixes (native binaries and DLLs, system folders, `spoolss` and other protocol pipes, `ntuser.man`) are level "
-        "1 in the method too, but a rule resting on them is not resting on the adversary's choice, so it "
+        "application or a protocol fixes (native binaries and DLLs, system folders, `spoolss` and other "
+        "protocol pipes, `ntuser.man`) are level 1 in the method too, but a rule resting on them is not resting on the adversary's choice, so it "
         "is not reported; nor is a rule a threshold, new terms, a sequence or a count decides. "
         "Exclusions do not count: a rule whose selection reaches a higher level but whose filter is "
         "ephemeral is bypassable-exclusion's matter. It then names what to anchor on instead: the "
